@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { authenticate } from './auth/credentials.js';
+import type { Context } from './graphql/builder.js';
+import { maskError } from './graphql/errors.js';
+import { schema } from './graphql/index.js';
+import type { Services } from './services.js';
+
+export interface App {
+  start(port: number, host: string): Promise<{ port: number; url: string }>;
+  stop(): Promise<void>;
+}
+
+const GRAPHIQL_EXAMPLE = `# Log an event about a query, then read the query's activity.
+# Open a second tab with the subscription below to watch events arrive live.
+mutation LogOne {
+  log(input: { type: "query-created", message: "Created a query", user: "alice",
+               parameters: { query: { type: "query", id: "42", name: "Sales by region" }, rows: 120 } }) {
+    recorded
+    event { id type occurredAt }
+  }
+}
+
+query Activity {
+  entity(type: "query", id: "42") {
+    name
+    activity(days: 7) { nodes { type message user occurredAt params } }
+    usage(days: 7) { total distinctUsers byType { key count } }
+  }
+}
+
+subscription Live {
+  events { id type message user occurredAt }
+}
+`;
+
+/** The HTTP server (GraphQL over HTTP, GraphiQL, health) and the graphql-ws server on the same path. */
+export function buildApp(services: Services): App {
+  const log = services.logger.child({ module: 'http' });
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { subscriptionsProtocol: 'WS', title: 'Audit service', defaultQuery: GRAPHIQL_EXAMPLE },
+    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
+    },
+    context: ({ request, connectionParams }: { request?: Request; connectionParams?: Record<string, unknown> }) => ({
+      services,
+      auth: authenticate(request?.headers, connectionParams),
+    }),
+  });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/' && req.method === 'GET') {
+      res.writeHead(302, { location: '/graphql' }).end();
+      return;
+    }
+    void yoga.handle(req, res);
+  });
+
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  useServer(
+    {
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        // One set of plugins and one context for HTTP and WebSocket: the same masking, the same auth.
+        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          connectionParams: ctx.connectionParams,
+        });
+        const args: ExecutionArgs = {
+          schema: envelopedSchema,
+          operationName: payload.operationName,
+          document: parse(payload.query),
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+    },
+    wsServer,
+  );
+
+  return {
+    start(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const { port: actual } = server.address() as AddressInfo;
+          const shownHost = host.includes(':') ? `[${host}]` : host;
+          resolve({ port: actual, url: `http://${shownHost}:${actual}/graphql` });
+        });
+      });
+    },
+    async stop() {
+      for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,362 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.js';
+import type { Limits } from '../env.js';
+import { AuditError } from '../errors.js';
+import { loadEventsByIds } from '../history/events.js';
+import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
+import { errorFingerprint } from './fingerprint.js';
+import type { AuditEvent, EntityRef, LogInput } from './model.js';
+import { prepareEvent, type PreparedEvent } from './validate.js';
+
+/** What happened to one posted event. */
+export interface LogOutcome {
+  /** Stored now, or stored earlier under the same idempotency key. */
+  recorded: boolean;
+  /** True when the idempotency key matched an event already stored: nothing new was written. */
+  duplicate: boolean;
+  event: AuditEvent | null;
+}
+
+interface IngestDeps {
+  db: Db;
+  types: EventTypeRegistry;
+  limits: Limits;
+  /** Called after the transaction commits, never before and never for a rolled-back batch. */
+  onCommitted: (events: AuditEvent[]) => void;
+}
+
+const entityKey = (type: string, externalId: string) => `${type}\u0000${externalId}`;
+/** Caches are bounded: past this many entries they start again empty. */
+const CACHE_LIMIT = 100_000;
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
+}
+
+/** A JSON array as one query parameter: every row of a table in one statement, one round trip. */
+const json = (rows: unknown[]) => sql`${JSON.stringify(rows)}::json`;
+
+/**
+ * The write path: validate a batch, store it in one transaction with one multi-row statement per
+ * table, then hand the committed events to the live feeds. A batch is all or nothing.
+ */
+export class Ingestor {
+  private readonly userIds = new Map<string, string>();
+  private readonly entityIds = new Map<string, { id: string; name: string | null }>();
+  private readonly parameterIds = new Map<string, number>();
+  private readonly sessionUsers = new Map<string, { userId: string; login: string }>();
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  async log(input: LogInput): Promise<LogOutcome> {
+    const [outcome] = await this.store([prepareEvent(input, 0, this.deps.limits, new Date(), false)]);
+    return outcome!;
+  }
+
+  async logBatch(inputs: LogInput[]): Promise<LogOutcome[]> {
+    const { limits } = this.deps;
+    if (inputs.length > limits.MAX_BATCH_SIZE) {
+      throw new AuditError('BATCH_TOO_LARGE', `A batch holds at most ${limits.MAX_BATCH_SIZE} events; this one has ${inputs.length}. Split it.`, {
+        limit: limits.MAX_BATCH_SIZE,
+        size: inputs.length,
+      });
+    }
+    const now = new Date();
+    return this.store(inputs.map((input, index) => prepareEvent(input, index, limits, now, true)));
+  }
+
+  private async store(prepared: PreparedEvent[]): Promise<LogOutcome[]> {
+    if (prepared.length === 0) return [];
+    const { db, types } = this.deps;
+    const typeRows = await types.resolve(prepared.map((e) => e.type));
+    const parameterIds = await this.resolveParameters(prepared, typeRows);
+    const recordedAt = new Date();
+
+    // Cache entries learnt inside the transaction count only once it has committed.
+    const learnt: Array<() => void> = [];
+    const { stored, duplicates } = await db.transaction(async (tx) => {
+      const sessions = await this.resolveSessions(tx, prepared, learnt);
+      const userIds = await this.resolveUsers(tx, prepared, sessions, learnt);
+      const entities = await this.resolveEntities(tx, prepared, learnt);
+      const ids = await queryRows<{ id: string }>(
+        tx,
+        sql`select nextval('events_id_seq')::text as id from generate_series(1, ${prepared.length}::int)`,
+      );
+      const duplicates = await this.claimIdempotencyKeys(tx, prepared, ids);
+
+      const stored: AuditEvent[] = [];
+      const eventRows: unknown[] = [];
+      const valueRows: unknown[] = [];
+      prepared.forEach((event, i) => {
+        if (duplicates.has(i)) return;
+        const id = ids[i]!.id;
+        const type = typeRows.get(event.type)!;
+        const session = event.sessionId ? sessions.get(event.sessionId) : undefined;
+        const userLogin = event.userLogin ?? session?.login ?? null;
+        const userId = userLogin ? userIds.get(userLogin)! : null;
+        const isError = type.isError || event.errorMessage !== null || event.stackTrace !== null;
+        const errorMessage = isError ? (event.errorMessage ?? event.description) : null;
+        const fingerprint = isError ? errorFingerprint(event.type, errorMessage, event.stackTrace) : null;
+        eventRows.push({
+          id,
+          occurred_at: event.occurredAt.toISOString(),
+          recorded_at: recordedAt.toISOString(),
+          event_type_id: type.id,
+          session_id: event.sessionId,
+          user_id: userId,
+          description: event.description,
+          source: event.source,
+          duration_ms: event.durationMs,
+          is_error: isError,
+          error_message: errorMessage,
+          error_stack_trace: event.stackTrace,
+          error_fingerprint: fingerprint,
+          idempotency_key: event.idempotencyKey,
+        });
+        const parameters = event.parameters.map((p) => {
+          const entity = p.entity ? entities.get(entityKey(p.entity.type, p.entity.id))! : null;
+          valueRows.push({
+            event_id: id,
+            occurred_at: event.occurredAt.toISOString(),
+            parameter_id: parameterIds.get(`${type.id}\u0000${p.name}`)!,
+            position: p.position,
+            value: p.value,
+            entity_id: entity?.id ?? null,
+          });
+          return { name: p.name, value: p.value, entity };
+        });
+        stored.push({
+          id,
+          type: type.name,
+          category: type.category,
+          isError,
+          occurredAt: event.occurredAt,
+          recordedAt,
+          userId,
+          userLogin,
+          sessionId: event.sessionId,
+          source: event.source,
+          description: event.description,
+          durationMs: event.durationMs,
+          errorMessage,
+          stackTrace: event.stackTrace,
+          fingerprint,
+          parameters,
+        });
+      });
+
+      if (eventRows.length > 0) {
+        await tx.execute(sql`
+          insert into events (id, occurred_at, recorded_at, event_type_id, session_id, user_id, description, source,
+                              duration_ms, is_error, error_message, error_stack_trace, error_fingerprint, idempotency_key)
+          select id, occurred_at, recorded_at, event_type_id, session_id, user_id, description, source,
+                 duration_ms, is_error, error_message, error_stack_trace, error_fingerprint, idempotency_key
+          from json_to_recordset(${json(eventRows)}) as r(
+            id bigint, occurred_at timestamptz, recorded_at timestamptz, event_type_id int, session_id uuid,
+            user_id uuid, description text, source text, duration_ms float8, is_error boolean,
+            error_message text, error_stack_trace text, error_fingerprint text, idempotency_key text)`);
+      }
+      if (valueRows.length > 0) {
+        await tx.execute(sql`
+          insert into event_parameter_values (event_id, occurred_at, parameter_id, position, value, entity_id)
+          select event_id, occurred_at, parameter_id, position, value, entity_id
+          from json_to_recordset(${json(valueRows)}) as r(
+            event_id bigint, occurred_at timestamptz, parameter_id int, position smallint, value text, entity_id uuid)`);
+      }
+      return { stored, duplicates };
+    });
+    for (const apply of learnt) apply();
+    if (stored.length > 0) this.deps.onCommitted(stored);
+
+    const earlier = duplicates.size > 0 ? await loadEventsByIds(db, [...new Set(duplicates.values())]) : new Map<string, AuditEvent>();
+    const byIndex = new Map(stored.map((event, i) => [i, event]));
+    let next = 0;
+    return prepared.map((_, i) => {
+      const duplicateOf = duplicates.get(i);
+      if (duplicateOf !== undefined) {
+        return { recorded: true, duplicate: true, event: earlier.get(duplicateOf) ?? null };
+      }
+      return { recorded: true, duplicate: false, event: byIndex.get(next++) ?? null };
+    });
+  }
+
+  /** Parameter definitions per (type, name), created on first use outside the batch transaction. */
+  private async resolveParameters(prepared: PreparedEvent[], typeRows: Map<string, EventTypeRow>): Promise<Map<string, number>> {
+    const wanted = new Map<string, { event_type_id: number; name: string; type: string }>();
+    for (const event of prepared) {
+      const typeId = typeRows.get(event.type)!.id;
+      for (const p of event.parameters) {
+        const key = `${typeId}\u0000${p.name}`;
+        if (!this.parameterIds.has(key) && !wanted.has(key)) {
+          wanted.set(key, { event_type_id: typeId, name: p.name, type: p.entity ? 'entity_id' : 'value' });
+        }
+      }
+    }
+    if (wanted.size > 0) {
+      const rows = [...wanted.values()];
+      await this.deps.db.execute(sql`
+        insert into event_parameters (event_type_id, name, type)
+        select event_type_id, name, type from json_to_recordset(${json(rows)}) as r(event_type_id int, name text, type text)
+        on conflict (event_type_id, name) do nothing`);
+      const found = await queryRows<{ id: number; event_type_id: number; name: string }>(
+        this.deps.db,
+        sql`select p.id, p.event_type_id, p.name from event_parameters p
+            join json_to_recordset(${json(rows)}) as r(event_type_id int, name text)
+              on r.event_type_id = p.event_type_id and r.name = p.name`,
+      );
+      for (const row of found) remember(this.parameterIds, `${row.event_type_id}\u0000${row.name}`, Number(row.id));
+    }
+    return this.parameterIds;
+  }
+
+  private async resolveSessions(tx: Db, prepared: PreparedEvent[], learnt: Array<() => void>) {
+    const sessions = new Map<string, { userId: string; login: string }>();
+    const unknown = new Set<string>();
+    for (const event of prepared) {
+      if (!event.sessionId) continue;
+      const cached = this.sessionUsers.get(event.sessionId);
+      if (cached) sessions.set(event.sessionId, cached);
+      else unknown.add(event.sessionId);
+    }
+    if (unknown.size > 0) {
+      const rows = await queryRows<{ id: string; user_id: string; login: string }>(
+        tx,
+        sql`select s.id, s.user_id, u.login from users_sessions s join users u on u.id = s.user_id
+            where s.id in (select value::uuid from json_array_elements_text(${json([...unknown])}))`,
+      );
+      for (const row of rows) {
+        const session = { userId: row.user_id, login: row.login };
+        sessions.set(row.id, session);
+        learnt.push(() => remember(this.sessionUsers, row.id, session));
+      }
+    }
+    for (const event of prepared) {
+      if (!event.sessionId) continue;
+      const session = sessions.get(event.sessionId);
+      if (!session) {
+        throw new AuditError('UNKNOWN_SESSION', `events[${event.index}].sessionId: no session ${event.sessionId}; start one with startSession`, {
+          index: event.index,
+          field: 'sessionId',
+        });
+      }
+      if (event.userLogin && event.userLogin !== session.login) {
+        throw new AuditError(
+          'SESSION_USER_MISMATCH',
+          `events[${event.index}].user: "${event.userLogin}" is not the user of session ${event.sessionId}`,
+          { index: event.index, field: 'user' },
+        );
+      }
+    }
+    return sessions;
+  }
+
+  /** Users are created on first sight; returns login → id for every user the batch names. */
+  private async resolveUsers(
+    tx: Db,
+    prepared: PreparedEvent[],
+    sessions: Map<string, { userId: string; login: string }>,
+    learnt: Array<() => void>,
+  ): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (const session of sessions.values()) ids.set(session.login, session.userId);
+    const missing = new Set<string>();
+    for (const event of prepared) {
+      const login = event.userLogin;
+      if (!login || ids.has(login)) continue;
+      const cached = this.userIds.get(login);
+      if (cached) ids.set(login, cached);
+      else missing.add(login);
+    }
+    if (missing.size > 0) {
+      const logins = json([...missing]);
+      await tx.execute(sql`insert into users (login) select value from json_array_elements_text(${logins}) on conflict (login) do nothing`);
+      const rows = await queryRows<{ id: string; login: string }>(
+        tx,
+        sql`select id, login from users where login in (select value from json_array_elements_text(${logins}))`,
+      );
+      for (const row of rows) {
+        ids.set(row.login, row.id);
+        learnt.push(() => remember(this.userIds, row.login, row.id));
+      }
+    }
+    return ids;
+  }
+
+  /** Entities are created on first sight and renamed when a reference carries a new name. */
+  private async resolveEntities(tx: Db, prepared: PreparedEvent[], learnt: Array<() => void>) {
+    const result = new Map<string, { id: string; type: string; externalId: string; name: string | null }>();
+    const upserts = new Map<string, EntityRef>();
+    for (const event of prepared) {
+      for (const { entity } of event.parameters) {
+        if (!entity) continue;
+        const key = entityKey(entity.type, entity.id);
+        const cached = this.entityIds.get(key);
+        if (cached && (!entity.name || entity.name === cached.name) && !upserts.has(key)) {
+          result.set(key, { id: cached.id, type: entity.type, externalId: entity.id, name: cached.name });
+        } else {
+          upserts.set(key, { ...upserts.get(key), ...entity, name: entity.name ?? upserts.get(key)?.name ?? null });
+        }
+      }
+    }
+    if (upserts.size > 0) {
+      const rows = await queryRows<{ id: string; type: string; external_id: string; name: string | null }>(
+        tx,
+        sql`insert into entities (type, external_id, name)
+            select type, external_id, name from json_to_recordset(${json(
+              [...upserts.values()].map((e) => ({ type: e.type, external_id: e.id, name: e.name ?? null })),
+            )}) as r(type text, external_id text, name text)
+            on conflict (type, external_id) do update set name = coalesce(excluded.name, entities.name)
+            returning id, type, external_id, name`,
+      );
+      for (const row of rows) {
+        const key = entityKey(row.type, row.external_id);
+        result.set(key, { id: row.id, type: row.type, externalId: row.external_id, name: row.name });
+        learnt.push(() => remember(this.entityIds, key, { id: row.id, name: row.name }));
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Claims each idempotency key for its event. Returns batch index → id of the event already
+   * stored under that key (an earlier request, or an earlier event of this batch).
+   */
+  private async claimIdempotencyKeys(tx: Db, prepared: PreparedEvent[], ids: Array<{ id: string }>): Promise<Map<number, string>> {
+    const duplicates = new Map<number, string>();
+    const firstIndex = new Map<string, number>();
+    const claims: Array<{ key: string; event_id: string; occurred_at: string }> = [];
+    prepared.forEach((event, i) => {
+      const key = event.idempotencyKey;
+      if (!key) return;
+      const first = firstIndex.get(key);
+      if (first !== undefined) {
+        duplicates.set(i, ids[first]!.id);
+        return;
+      }
+      firstIndex.set(key, i);
+      claims.push({ key, event_id: ids[i]!.id, occurred_at: event.occurredAt.toISOString() });
+    });
+    if (claims.length === 0) return duplicates;
+    const claimed = await queryRows<{ key: string }>(
+      tx,
+      sql`insert into event_idempotency_keys (key, event_id, occurred_at)
+          select key, event_id, occurred_at from json_to_recordset(${json(claims)}) as r(key text, event_id bigint, occurred_at timestamptz)
+          on conflict (key) do nothing returning key`,
+    );
+    if (claimed.length === claims.length) return duplicates;
+    const won = new Set(claimed.map((row) => row.key));
+    const lost = claims.filter((c) => !won.has(c.key)).map((c) => c.key);
+    const existing = await queryRows<{ key: string; event_id: string }>(
+      tx,
+      sql`select key, event_id::text as event_id from event_idempotency_keys
+          where key in (select value from json_array_elements_text(${json(lost)}))`,
+    );
+    const existingByKey = new Map(existing.map((row) => [row.key, row.event_id]));
+    prepared.forEach((event, i) => {
+      const earlier = event.idempotencyKey ? existingByKey.get(event.idempotencyKey) : undefined;
+      if (earlier !== undefined) duplicates.set(i, earlier);
+    });
+    return duplicates;
+  }
+}

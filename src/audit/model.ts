@@ -1,0 +1,62 @@
+/** The shapes the audit domain takes in and gives out; GraphQL types mirror these. */
+
+export const EVENT_SOURCES = ['UI', 'API', 'CLIENT', 'SERVER'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
+export interface EntityRef {
+  type: string;
+  id: string;
+  name?: string | null | undefined;
+}
+
+/** One event as a caller posts it (already shaped by the GraphQL input types). */
+export interface LogInput {
+  type?: string | null | undefined;
+  message?: string | null | undefined;
+  /**
+   * A JSON object. A value `{type, id, name?}` (or a list of them) is an entity reference; other
+   * values are stored as text (objects and lists as JSON).
+   */
+  parameters?: unknown;
+  user?: string | null | undefined;
+  sessionId?: string | null | undefined;
+  source?: EventSource | null | undefined;
+  occurredAt?: Date | null | undefined;
+  durationMs?: number | null | undefined;
+  errorMessage?: string | null | undefined;
+  stackTrace?: string | null | undefined;
+  idempotencyKey?: string | null | undefined;
+}
+
+export interface EntityView {
+  id: string;
+  type: string;
+  externalId: string;
+  name: string | null;
+}
+
+export interface EventParameterView {
+  name: string;
+  value: string | null;
+  entity: EntityView | null;
+}
+
+/** A stored event, as queries return it and subscribers receive it. */
+export interface AuditEvent {
+  id: string;
+  type: string;
+  category: string;
+  isError: boolean;
+  occurredAt: Date;
+  recordedAt: Date;
+  userId: string | null;
+  userLogin: string | null;
+  sessionId: string | null;
+  source: EventSource;
+  description: string | null;
+  durationMs: number | null;
+  errorMessage: string | null;
+  stackTrace: string | null;
+  fingerprint: string | null;
+  parameters: EventParameterView[];
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Every variable is validated at start; all problems are reported
+ * together so that one restart fixes them all.
+ */
+const intIn = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const envSchema = z.object({
+  PORT: intIn(0, 65535, 4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_POOL_SIZE: intIn(1, 100, 10),
+  MAX_BATCH_SIZE: intIn(1, 10_000, 1000),
+  MAX_PAGE_SIZE: intIn(1, 10_000, 500),
+  MAX_MESSAGE_LENGTH: intIn(1, 1_000_000, 10_000),
+  MAX_STACK_TRACE_LENGTH: intIn(1, 1_000_000, 50_000),
+  MAX_PARAMETERS: intIn(1, 10_000, 100),
+  MAX_PARAMETER_VALUE_LENGTH: intIn(1, 1_000_000, 10_000),
+  MAX_CLOCK_SKEW_SECONDS: intIn(0, 86_400, 300),
+  SUBSCRIBER_BUFFER: intIn(1, 1_000_000, 1000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+export type Limits = Pick<
+  Env,
+  | 'MAX_BATCH_SIZE'
+  | 'MAX_PAGE_SIZE'
+  | 'MAX_MESSAGE_LENGTH'
+  | 'MAX_STACK_TRACE_LENGTH'
+  | 'MAX_PARAMETERS'
+  | 'MAX_PARAMETER_VALUE_LENGTH'
+  | 'MAX_CLOCK_SKEW_SECONDS'
+  | 'SUBSCRIBER_BUFFER'
+>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses the given variables (process.env by default); empty strings count as unset. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const cleaned = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new EnvError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}

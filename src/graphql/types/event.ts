@@ -1,0 +1,140 @@
+import { EVENT_SOURCES, type AuditEvent, type EventParameterView } from '../../audit/model.js';
+import { checkPageSize, encodeCursor, findEvent, findEvents, type EventFilter } from '../../history/events.js';
+import { AuditError } from '../../errors.js';
+import { compileFilter } from '../../live/filter-match.js';
+import { OVERFLOW, type LiveItem } from '../../live/event-bus.js';
+import { builder, type Context } from '../builder.js';
+import { connectionOf, pageArgs } from './connection.js';
+import { Entity, EntityRefInput } from './entity.js';
+
+export const EventSource = builder.enumType('EventSource', {
+  description: 'Where an event was produced: a user interface, an API call, a client or a server process.',
+  values: EVENT_SOURCES,
+});
+
+export const EventParameter = builder.objectRef<EventParameterView>('EventParameter').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    value: t.exposeString('value', { nullable: true, description: 'The value as text; for an entity, its id.' }),
+    entity: t.field({ type: Entity, nullable: true, resolve: (p) => p.entity }),
+  }),
+});
+
+export const Event = builder.objectRef<AuditEvent>('Event').implement({
+  description: 'One audit event. Events are never changed or deleted through the API.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    type: t.exposeString('type'),
+    category: t.exposeString('category'),
+    isError: t.exposeBoolean('isError'),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
+    recordedAt: t.expose('recordedAt', { type: 'DateTime' }),
+    user: t.exposeString('userLogin', { nullable: true, description: 'Login of the user.' }),
+    sessionId: t.exposeID('sessionId', { nullable: true }),
+    source: t.field({ type: EventSource, resolve: (e) => e.source }),
+    message: t.exposeString('description', { nullable: true }),
+    durationMs: t.exposeFloat('durationMs', { nullable: true }),
+    errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    stackTrace: t.exposeString('stackTrace', { nullable: true }),
+    fingerprint: t.exposeString('fingerprint', { nullable: true, description: 'Groups errors with the same cause.' }),
+    parameters: t.field({ type: [EventParameter], resolve: (e) => e.parameters }),
+    params: t.field({
+      type: 'JSON',
+      description: 'The parameters as one object: name → value (a list where a name has several entities).',
+      resolve: (e) => paramsObject(e.parameters),
+    }),
+    cursor: t.string({ description: 'This event’s position in newest-first order.', resolve: (e) => encodeCursor(e.occurredAt, e.id) }),
+  }),
+});
+
+function paramsObject(parameters: EventParameterView[]): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const p of parameters) {
+    const value = p.entity ? { type: p.entity.type, id: p.entity.externalId, name: p.entity.name } : p.value;
+    const existing = result[p.name];
+    result[p.name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return result;
+}
+
+export const EventConnection = connectionOf('Event', Event);
+
+export const EventFilterInput = builder.inputType('EventFilter', {
+  description: 'Every condition given must hold.',
+  fields: (t) => ({
+    types: t.stringList({ required: false, description: 'Event type names.' }),
+    categories: t.stringList({ required: false }),
+    user: t.string({ required: false, description: 'User login.' }),
+    group: t.string({ required: false, description: 'Group name; members of child groups count too.' }),
+    entity: t.field({ type: EntityRefInput, required: false }),
+    sessionId: t.id({ required: false }),
+    sources: t.field({ type: [EventSource], required: false }),
+    since: t.field({ type: 'DateTime', required: false, description: 'Inclusive.' }),
+    until: t.field({ type: 'DateTime', required: false, description: 'Exclusive.' }),
+    errorsOnly: t.boolean({ required: false }),
+    text: t.string({ required: false, description: 'Case-insensitive text in the message.' }),
+  }),
+});
+
+export type EventFilterArg = typeof EventFilterInput.$inferInput;
+
+export function toEventFilter(input: EventFilterArg | null | undefined): EventFilter {
+  if (!input) return {};
+  return { ...input, sessionId: input.sessionId === null || input.sessionId === undefined ? null : String(input.sessionId) };
+}
+
+/** Parses paging arguments and checks them against the configured maximum page size. */
+export function page(ctx: Context, args: { first?: number | null; after?: string | null }) {
+  const first = args.first ?? 50;
+  checkPageSize(first, ctx.services.limits.MAX_PAGE_SIZE);
+  return { first, after: args.after ?? null };
+}
+
+builder.queryFields((t) => ({
+  event: t.field({
+    type: Event,
+    nullable: true,
+    authScopes: { read: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => findEvent(ctx.services.db, String(args.id)),
+  }),
+  events: t.field({
+    type: EventConnection,
+    description: 'Events matching the filter, newest first.',
+    authScopes: { read: true },
+    args: { filter: t.arg({ type: EventFilterInput, required: false }), ...pageArgs(t.arg) },
+    resolve: (_root, args, ctx) => findEvents(ctx.services.db, toEventFilter(args.filter), page(ctx, args)),
+  }),
+}));
+
+/** A live feed of committed events that match; ends with SUBSCRIBER_TOO_SLOW if it falls behind. */
+export async function liveEvents(ctx: Context, filter: EventFilter): Promise<AsyncIterable<LiveItem>> {
+  const matches = await compileFilter(ctx.services.db, filter);
+  return ctx.services.bus.subscribe(matches, ctx.services.limits.SUBSCRIBER_BUFFER);
+}
+
+export function liveItem(item: LiveItem): AuditEvent {
+  if (item === OVERFLOW) {
+    throw new AuditError('SUBSCRIBER_TOO_SLOW', 'This subscriber fell too far behind and was ended; subscribe again and catch up with the events query.');
+  }
+  return item;
+}
+
+builder.subscriptionFields((t) => ({
+  events: t.field({
+    type: Event,
+    description: 'Each committed event that matches the filter, as it is stored.',
+    authScopes: { read: true },
+    args: { filter: t.arg({ type: EventFilterInput, required: false }) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter)),
+    resolve: liveItem,
+  }),
+  errors: t.field({
+    type: Event,
+    description: 'The live error feed: each committed error event with its fingerprint.',
+    authScopes: { read: true },
+    args: { filter: t.arg({ type: EventFilterInput, required: false }) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }),
+    resolve: liveItem,
+  }),
+}));
