@@ -46,7 +46,7 @@ export function buildApp(services: Services): App {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Audit service', defaultQuery: GRAPHIQL_EXAMPLE },
-    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => log.error({ err }, 'unexpected error')) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),

@@ -21,6 +21,8 @@ export interface Database {
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs `work` while holding a cluster-wide advisory lock, so instances take turns. */
   exclusive<T>(lockKey: number, work: () => Promise<T>): Promise<T>;
+  /** Embedded mode only: the data folder as a tarball (a template for tests and backups). */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ async function openEmbedded(options: OpenOptions): Promise<Database> {
     },
     // One process owns an embedded database, so there is no one to take turns with.
     exclusive: (_lockKey, work) => work(),
+    dumpDataDir: async () => (await client.dumpDataDir('gzip')) as Blob,
     async close() {
       await client.close();
     },

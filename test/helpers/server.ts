@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
+import { createClient, type Client } from 'graphql-ws';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { buildApp } from '../../src/app.js';
+import { openDatabase, queryRows, runMigrations, type Database } from '../../src/db/client.js';
+import { loadEnv, type Env } from '../../src/env.js';
+import { createLogger } from '../../src/logger.js';
+import { createServices, type Services } from '../../src/services.js';
+
+export interface GraphQLResponse<T = any> {
+  data?: T;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
+}
+
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  services: Services;
+  database: Database;
+  /** POSTs one operation over real HTTP. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** Rows of a raw query run directly against this server's database. */
+  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
+  /** A graphql-ws client on this server (closed by stop()). */
+  wsClient(connectionParams?: Record<string, unknown>): Client;
+  stop(): Promise<void>;
+}
+
+/** A fresh database for one test file: an embedded PGlite from the template, or a new PostgreSQL database. */
+export async function freshDatabase(): Promise<{ database: Database; drop: () => Promise<void>; url?: string }> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const template = readFileSync(inject('pgliteTemplate'));
+    const database = await openDatabase({ dataDir: 'memory://', loadDataDir: new Blob([template]) });
+    await runMigrations(database);
+    return { database, drop: async () => {} };
+  }
+  const name = `audit_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused', poolSize: 5 });
+  await runMigrations(database);
+  return {
+    database,
+    url: url.toString(),
+    drop: async () => {
+      const cleanup = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** Starts the real server on port 0 over a fresh database. */
+export async function startTestServer(envOverrides: Record<string, string> = {}): Promise<TestServer> {
+  const env: Env = loadEnv({ LOG_LEVEL: 'silent', ...envOverrides });
+  const { database, drop } = await freshDatabase();
+  const services = await createServices(database, env, createLogger(env.LOG_LEVEL));
+  const app = buildApp(services);
+  const { url } = await app.start(0, '127.0.0.1');
+  const wsUrl = url.replace(/^http/, 'ws');
+  const clients: Client[] = [];
+  return {
+    url,
+    wsUrl,
+    services,
+    database,
+    async gql(query, variables, headers) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResponse;
+    },
+    rows: (query) => queryRows(database.db, query),
+    wsClient(connectionParams) {
+      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
+      await database.close();
+      await drop();
+    },
+  };
+}
+
+/** Collects what a subscription yields until `count` items arrived or `timeoutMs` passed. */
+export function subscribe<T = any>(client: Client, query: string, variables?: Record<string, unknown>) {
+  const received: GraphQLResponse<T>[] = [];
+  const waiters: Array<() => void> = [];
+  let completed = false;
+  let failure: unknown = null;
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        received.push(value as GraphQLResponse<T>);
+        waiters.splice(0).forEach((w) => w());
+      },
+      error: (error) => {
+        failure = error;
+        completed = true;
+        waiters.splice(0).forEach((w) => w());
+      },
+      complete: () => {
+        completed = true;
+        waiters.splice(0).forEach((w) => w());
+      },
+    },
+  );
+  return {
+    received,
+    get completed() {
+      return completed;
+    },
+    get failure() {
+      return failure;
+    },
+    unsubscribe,
+    /** Resolves when `count` messages arrived (or the stream ended); rejects after the timeout. */
+    async waitFor(count: number, timeoutMs = 10_000): Promise<GraphQLResponse<T>[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count && !completed) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new Error(`expected ${count} messages, got ${received.length}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, remaining);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      return received;
+    },
+  };
+}
+
+/** Waits until the server's bus has exactly `count` subscribers (a subscription is live once counted). */
+export async function untilSubscribed(server: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (server.services.bus.size !== count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} subscribers, have ${server.services.bus.size}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export { sql };

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql, startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ MAX_BATCH_SIZE: '50' });
+});
+afterAll(() => server?.stop());
+
+const LOG = `mutation($input: LogInput!) { log(input: $input) { recorded duplicate event { id type category user message isError fingerprint source durationMs occurredAt params parameters { name value entity { type id name } } } } }`;
+const LOG_BATCH = `mutation($events: [LogInput!]!) { logBatch(events: $events) { recorded duplicates results { recorded duplicate event { id type } } } }`;
+
+async function counts() {
+  const [row] = await server.rows<{ events: number; values: number; users: number; entities: number; types: number }>(sql`
+    select (select count(*) from events)::int as events, (select count(*) from event_parameter_values)::int as values,
+           (select count(*) from users)::int as users, (select count(*) from entities)::int as entities,
+           (select count(*) from event_types)::int as types`);
+  return row!;
+}
+
+describe('log', () => {
+  it('stores an event with plain and entity parameters and defaults its type to log', async () => {
+    const res = await server.gql(LOG, {
+      input: {
+        message: 'Opened the sales dashboard',
+        user: 'alice',
+        source: 'UI',
+        durationMs: 12.5,
+        parameters: { dashboard: { type: 'project', id: 'p-1', name: 'Sales' }, rows: 120, tags: ['a', 'b'], note: null },
+      },
+    });
+    expect(res.errors).toBeUndefined();
+    const { recorded, duplicate, event } = res.data.log;
+    expect(recorded).toBe(true);
+    expect(duplicate).toBe(false);
+    expect(event).toMatchObject({ type: 'log', category: 'log', user: 'alice', source: 'UI', durationMs: 12.5, isError: false, fingerprint: null });
+    expect(event.params).toEqual({ dashboard: { type: 'project', id: 'p-1', name: 'Sales' }, rows: '120', tags: '["a","b"]', note: null });
+    const stored = await server.gql(`query($id: ID!) { event(id: $id) { id type user message params } }`, { id: event.id });
+    expect(stored.data.event).toEqual({ id: event.id, type: 'log', user: 'alice', message: 'Opened the sales dashboard', params: event.params });
+    const [entity] = await server.rows<{ name: string }>(sql`select name from entities where type = 'project' and external_id = 'p-1'`);
+    expect(entity?.name).toBe('Sales');
+  });
+
+  it('creates a custom type on first use and lists it in eventTypes', async () => {
+    const res = await server.gql(LOG, { input: { type: 'my_log', message: 'custom' } });
+    expect(res.data.log.event).toMatchObject({ type: 'my_log', category: 'custom' });
+    const types = await server.gql(`{ eventTypes { name category builtin standard isError } }`);
+    const names = types.data.eventTypes.map((t: { name: string }) => t.name);
+    expect(names).toContain('my_log');
+    for (const builtin of ['query-created', 'main-menu-item-click', 'package-tested', 'error', 'resource.update', 'suggestion.approve', 'login', 'failed-login', 'session-timeout']) {
+      expect(names).toContain(builtin);
+    }
+    expect(types.data.eventTypes.find((t: { name: string }) => t.name === 'error')).toMatchObject({ isError: true, builtin: true, category: 'error' });
+  });
+
+  it('fingerprints errors so the same fault from different builds groups together', async () => {
+    const trace = (build: string, line: number) =>
+      `TypeError: x is undefined\n    at render (https://app.example.com/main.${build}.js:${line}:17)\n    at update (https://app.example.com/vendor.${build}.js:${line + 3}:2)`;
+    const a = await server.gql(LOG, { input: { type: 'error', message: 'x is undefined', stackTrace: trace('3f9a2c1b', 10), user: 'alice' } });
+    const b = await server.gql(LOG, { input: { type: 'error', message: 'x is undefined', parameters: { stackTrace: trace('77aa01ff', 99) }, user: 'bob' } });
+    const c = await server.gql(LOG, { input: { type: 'error', message: 'y is null', stackTrace: 'TypeError: y is null\n    at other (https://app.example.com/main.3f9a2c1b.js:5:1)' } });
+    expect(a.data.log.event.isError).toBe(true);
+    expect(a.data.log.event.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(b.data.log.event.fingerprint).toBe(a.data.log.event.fingerprint);
+    expect(c.data.log.event.fingerprint).not.toBe(a.data.log.event.fingerprint);
+  });
+});
+
+describe('logBatch', () => {
+  it('stores a batch in one call and answers per event, in order', async () => {
+    const before = await counts();
+    const events = Array.from({ length: 20 }, (_, i) => ({ type: i % 2 ? 'query-start' : 'query-edited', user: `u${i % 3}`, parameters: { query: { type: 'query', id: `q${i % 4}` }, i } }));
+    const res = await server.gql(LOG_BATCH, { events });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.logBatch.recorded).toBe(20);
+    expect(res.data.logBatch.results.map((r: any) => r.event.type)).toEqual(events.map((e) => e.type));
+    const after = await counts();
+    expect(after.events - before.events).toBe(20);
+    expect(after.values - before.values).toBe(40);
+  });
+
+  it('stores an event once when the same batch with idempotency keys is sent twice', async () => {
+    const events = [
+      { type: 'job-start', idempotencyKey: 'k-1', message: 'one' },
+      { type: 'job-start', idempotencyKey: 'k-2', message: 'two' },
+      { type: 'job-start', idempotencyKey: 'k-1', message: 'one again, same batch' },
+    ];
+    const first = await server.gql(LOG_BATCH, { events });
+    expect(first.data.logBatch).toMatchObject({ recorded: 2, duplicates: 1 });
+    const ids = first.data.logBatch.results.map((r: any) => r.event.id);
+    expect(ids[2]).toBe(ids[0]);
+    const before = await counts();
+    const second = await server.gql(LOG_BATCH, { events });
+    expect(second.data.logBatch).toMatchObject({ recorded: 0, duplicates: 3 });
+    expect(second.data.logBatch.results.map((r: any) => r.event.id)).toEqual(ids);
+    expect((await counts()).events).toBe(before.events);
+    const single = await server.gql(LOG, { input: { type: 'job-start', idempotencyKey: 'k-2' } });
+    expect(single.data.log).toMatchObject({ recorded: true, duplicate: true, event: { id: ids[1], message: 'two' } });
+    const [row] = await server.rows<{ n: number }>(sql`select count(*)::int as n from events where idempotency_key in ('k-1', 'k-2')`);
+    expect(row!.n).toBe(2);
+  });
+});
+
+describe('bad input', () => {
+  const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    ['a type that is not a slug', LOG, { input: { type: 'Not A Slug!' } }, 'INVALID_EVENT_TYPE'],
+    ['parameters that are not an object', LOG, { input: { parameters: [1, 2, 3] } }, 'INVALID_PARAMETERS'],
+    ['parameters that are a string', LOG, { input: { parameters: 'x=1' } }, 'INVALID_PARAMETERS'],
+    ['a time far in the future', LOG, { input: { occurredAt: '2999-01-01T00:00:00Z' } }, 'TIMESTAMP_IN_FUTURE'],
+    ['a message over the limit', LOG, { input: { message: 'x'.repeat(10_001) } }, 'VALUE_TOO_LONG'],
+    ['a parameter value over the limit', LOG, { input: { parameters: { big: 'x'.repeat(10_001) } } }, 'VALUE_TOO_LONG'],
+    ['a negative duration', LOG, { input: { durationMs: -1 } }, 'BAD_USER_INPUT'],
+    ['an entity of a bad type', LOG, { input: { parameters: { e: { type: 'Bad Type', id: '1' } } } }, 'INVALID_EVENT_TYPE'],
+    ['an unknown session', LOG, { input: { sessionId: '00000000-0000-4000-8000-000000000000' } }, 'UNKNOWN_SESSION'],
+    ['a malformed time', LOG, { input: { occurredAt: 'yesterday' } }, 'BAD_USER_INPUT'],
+    ['an unknown argument field', LOG, { input: { colour: 'red' } }, 'BAD_USER_INPUT'],
+    ['more than the batch limit', LOG_BATCH, { events: Array.from({ length: 51 }, () => ({ message: 'x' })) }, 'BATCH_TOO_LARGE'],
+    ['one bad event in a batch', LOG_BATCH, { events: [{ message: 'fine', user: 'ok' }, { type: 'BAD TYPE' }] }, 'INVALID_EVENT_TYPE'],
+  ];
+  it.each(cases)('rejects %s with a stable code and writes nothing', async (_name, query, variables, code) => {
+    const before = await counts();
+    const res = await server.gql(query, variables);
+    expect(res.data?.log ?? res.data?.logBatch ?? null).toBeNull();
+    expect(res.errors?.[0]?.extensions?.code).toBe(code);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('names the event and the field of a bad batch entry', async () => {
+    const res = await server.gql(LOG_BATCH, { events: [{ message: 'fine' }, { message: 'fine' }, { type: 'error', occurredAt: '2999-01-01T00:00:00Z' }] });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'TIMESTAMP_IN_FUTURE', index: 2, field: 'occurredAt' });
+    expect(res.errors?.[0]?.message).toMatch(/^events\[2\]\.occurredAt/);
+  });
+
+  it('rejects an unknown field in a query document at validation', async () => {
+    const res = await server.gql(`{ events { nodes { nope } } }`);
+    expect(res.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
