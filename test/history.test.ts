@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql, startTestServer, type TestServer } from './helpers/server.js';
+import { sql, startTestServer, type GraphQLResponse, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -25,12 +25,12 @@ async function pageThrough(filter: Record<string, unknown> | null): Promise<stri
   const ids: string[] = [];
   let after: string | null = null;
   for (let pages = 0; pages < 1000; pages++) {
-    const res = await server.gql(EVENTS, { filter, first: 100, after });
+    const res: GraphQLResponse = await server.gql(EVENTS, { filter, first: 100, after });
     expect(res.errors).toBeUndefined();
-    const { edges, pageInfo } = res.data.events;
-    ids.push(...edges.map((e: { node: { id: string } }) => e.node.id));
+    const { edges, pageInfo } = res.data.events as { edges: Array<{ cursor: string; node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } };
+    ids.push(...edges.map((e) => e.node.id));
     if (!pageInfo.hasNextPage) return ids;
-    expect(pageInfo.endCursor).toBe(edges.at(-1).cursor);
+    expect(pageInfo.endCursor).toBe(edges.at(-1)!.cursor);
     after = pageInfo.endCursor;
   }
   throw new Error('paging did not end');
