@@ -58,6 +58,7 @@ CREATE TABLE "events" (
 	"error_stack_trace" text,
 	"error_fingerprint" text,
 	"idempotency_key" text,
+	"tx_id" "xid8" DEFAULT pg_current_xact_id() NOT NULL,
 	CONSTRAINT "events_id_occurred_at_pk" PRIMARY KEY("id","occurred_at")
 );
 --> statement-breakpoint
@@ -107,6 +108,7 @@ CREATE UNIQUE INDEX "entities_type_external_id_key" ON "entities" USING btree ("
 CREATE INDEX "event_parameter_values_entity_idx" ON "event_parameter_values" USING btree ("entity_id","occurred_at" DESC NULLS LAST,"event_id" DESC NULLS LAST) WHERE "event_parameter_values"."entity_id" is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "event_parameters_type_name_key" ON "event_parameters" USING btree ("event_type_id","name");--> statement-breakpoint
 CREATE INDEX "events_time_idx" ON "events" USING btree ("occurred_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "events_tx_idx" ON "events" USING btree ("tx_id","id");--> statement-breakpoint
 CREATE INDEX "events_user_idx" ON "events" USING btree ("user_id","occurred_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "events_type_idx" ON "events" USING btree ("event_type_id","occurred_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "events_session_idx" ON "events" USING btree ("session_id","occurred_at" DESC NULLS LAST);--> statement-breakpoint

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  customType,
   bigint,
   bigserial,
   boolean,
@@ -20,6 +21,9 @@ import {
  * Millisecond precision everywhere: JavaScript dates round-trip exactly, so keyset cursors built
  * from a row's time always find that row again.
  */
+/** PostgreSQL's 64-bit transaction id; compared as text-free numbers through `::text::bigint` where needed. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+
 const time = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
 
 export const groups = pgTable('groups', {
@@ -139,10 +143,17 @@ export const events = pgTable(
     errorStackTrace: text('error_stack_trace'),
     errorFingerprint: text('error_fingerprint'),
     idempotencyKey: text('idempotency_key'),
+    /**
+     * The writing transaction. Ids are taken before commit, so id order is not commit order; readers
+     * that must not skip anything (exporters, resumable feeds) go by (tx_id, id) below the oldest
+     * transaction still running — see history/committed-feed.ts.
+     */
+    txId: xid8('tx_id').notNull().default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.id, t.occurredAt] }),
     index('events_time_idx').on(t.occurredAt.desc(), t.id.desc()),
+    index('events_tx_idx').on(t.txId, t.id),
     index('events_user_idx').on(t.userId, t.occurredAt.desc(), t.id.desc()),
     index('events_type_idx').on(t.eventTypeId, t.occurredAt.desc(), t.id.desc()),
     index('events_session_idx').on(t.sessionId, t.occurredAt.desc()),

@@ -1,0 +1,44 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.js';
+import { AuditError } from '../errors.js';
+import type { AuditEvent } from '../audit/model.js';
+import { loadEventsByIds } from './events.js';
+
+/** A position in commit order: the writing transaction and the event id. */
+export interface FeedPosition {
+  txId: string;
+  id: string;
+}
+
+export function encodeFeedPosition(position: FeedPosition): string {
+  return Buffer.from(`${position.txId}.${position.id}`).toString('base64url');
+}
+
+export function decodeFeedPosition(cursor: string): FeedPosition {
+  const match = /^(\d{1,20})\.(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new AuditError('INVALID_CURSOR', `"${cursor.slice(0, 100)}" is not a feed position this service gave out`);
+  return { txId: match[1]!, id: match[2]! };
+}
+
+/**
+ * Committed events after a position, oldest transaction first, never skipping one that commits
+ * later: event ids are taken before commit, so id order is not commit order. Only transactions
+ * older than the oldest one still running are read, and every transaction below that horizon has
+ * finished, so nothing can appear behind the returned position afterwards.
+ */
+export async function committedEventsAfter(
+  db: Db,
+  after: FeedPosition | null,
+  limit: number,
+): Promise<{ events: Array<{ position: FeedPosition; event: AuditEvent }>; last: FeedPosition | null }> {
+  const rows = await queryRows<{ tx_id: string; id: string }>(
+    db,
+    sql`select tx_id::text as tx_id, id::text as id from events
+        where tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${after ? sql`and (tx_id, id) > (${after.txId}::xid8, ${after.id}::bigint)` : sql``}
+        order by events.tx_id, events.id limit ${limit}`,
+  );
+  const byId = await loadEventsByIds(db, rows.map((row) => row.id));
+  const events = rows.map((row) => ({ position: { txId: row.tx_id, id: row.id }, event: byId.get(row.id)! }));
+  return { events, last: events.at(-1)?.position ?? after };
+}
