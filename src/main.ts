@@ -33,6 +33,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'stopping');
     await app.stop();
+    await services.close();
     await database.close();
     process.exit(0);
   };

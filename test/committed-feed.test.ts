@@ -22,11 +22,11 @@ describe('committed feed', () => {
     for (let page = 0; page < 20; page++) {
       const { events, last } = await committedEventsAfter(server.services.db, after, 4);
       if (events.length === 0) break;
-      seen.push(...events.map((e) => e.event.id));
+      seen.push(...events.map((e) => e.id));
       after = last;
     }
     expect(seen).toEqual(ids);
-    const messages = (await committedEventsAfter(server.services.db, null, 3)).events.map((e) => e.event.description);
+    const messages = (await committedEventsAfter(server.services.db, null, 3)).events.map((e) => e.description);
     expect(messages).toEqual(['0/0', '0/1', '0/2']);
   });
 });
@@ -47,7 +47,7 @@ describe.skipIf(!process.env.DATABASE_URL)('committed feed with a transaction st
     expect((await committedEventsAfter(server.services.db, start, 100)).events).toEqual([]);
     await reserved`commit`;
     const after = await committedEventsAfter(server.services.db, start, 100);
-    expect(after.events.map((e) => e.event.description)).toEqual(['younger']);
+    expect(after.events.map((e) => e.description)).toEqual(['younger']);
     reserved.release();
     await other.end();
   });

@@ -79,9 +79,11 @@ export class Ingestor {
       const sessions = await this.resolveSessions(tx, prepared, learnt);
       const userIds = await this.resolveUsers(tx, prepared, sessions, learnt);
       const entities = await this.resolveEntities(tx, prepared, learnt);
-      const ids = await queryRows<{ id: string }>(
+      // The transaction id comes along for free: it places the events in commit order.
+      const ids = await queryRows<{ id: string; tx_id: string }>(
         tx,
-        sql`select nextval('events_id_seq')::text as id from generate_series(1, ${prepared.length}::int)`,
+        sql`select nextval('events_id_seq')::text as id, pg_current_xact_id()::text as tx_id
+            from generate_series(1, ${prepared.length}::int)`,
       );
       const duplicates = await this.claimIdempotencyKeys(tx, prepared, ids);
 
@@ -128,6 +130,7 @@ export class Ingestor {
         });
         stored.push({
           id,
+          position: { txId: ids[i]!.tx_id, id },
           type: type.name,
           category: type.category,
           isError,

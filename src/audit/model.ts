@@ -41,9 +41,16 @@ export interface EventParameterView {
   entity: EntityView | null;
 }
 
+/** A place in commit order: the writing transaction, then the event id (see history/committed-feed.ts). */
+export interface FeedPosition {
+  txId: string;
+  id: string;
+}
+
 /** A stored event, as queries return it and subscribers receive it. */
 export interface AuditEvent {
   id: string;
+  position: FeedPosition;
   type: string;
   category: string;
   isError: boolean;

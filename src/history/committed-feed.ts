@@ -4,10 +4,16 @@ import { AuditError } from '../errors.js';
 import type { AuditEvent } from '../audit/model.js';
 import { loadEventsByIds } from './events.js';
 
-/** A position in commit order: the writing transaction and the event id. */
-export interface FeedPosition {
-  txId: string;
-  id: string;
+import type { FeedPosition } from '../audit/model.js';
+
+export type { FeedPosition };
+
+/** Commit order: by transaction, then by id. */
+export function comparePositions(a: FeedPosition, b: FeedPosition): number {
+  const tx = BigInt(a.txId) - BigInt(b.txId);
+  if (tx !== 0n) return tx < 0n ? -1 : 1;
+  const id = BigInt(a.id) - BigInt(b.id);
+  return id === 0n ? 0 : id < 0n ? -1 : 1;
 }
 
 export function encodeFeedPosition(position: FeedPosition): string {
@@ -30,7 +36,7 @@ export async function committedEventsAfter(
   db: Db,
   after: FeedPosition | null,
   limit: number,
-): Promise<{ events: Array<{ position: FeedPosition; event: AuditEvent }>; last: FeedPosition | null }> {
+): Promise<{ events: AuditEvent[]; last: FeedPosition | null }> {
   const rows = await queryRows<{ tx_id: string; id: string }>(
     db,
     sql`select tx_id::text as tx_id, id::text as id from events
@@ -39,6 +45,17 @@ export async function committedEventsAfter(
         order by events.tx_id, events.id limit ${limit}`,
   );
   const byId = await loadEventsByIds(db, rows.map((row) => row.id));
-  const events = rows.map((row) => ({ position: { txId: row.tx_id, id: row.id }, event: byId.get(row.id)! }));
+  const events = rows.map((row) => byId.get(row.id)!);
   return { events, last: events.at(-1)?.position ?? after };
+}
+
+/** The newest position readable now (everything at or before it has committed), or null for an empty log. */
+export async function currentFeedPosition(db: Db): Promise<FeedPosition | null> {
+  const [row] = await queryRows<{ tx_id: string; id: string }>(
+    db,
+    sql`select tx_id::text as tx_id, id::text as id from events
+        where tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by events.tx_id desc, events.id desc limit 1`,
+  );
+  return row ? { txId: row.tx_id, id: row.id } : null;
 }

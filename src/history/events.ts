@@ -87,6 +87,7 @@ function filterConditions(filter: EventFilter): SQL[] {
 
 const eventColumns = {
   id: sql<string>`${events.id}::text`,
+  txId: sql<string>`${events.txId}::text`,
   type: eventTypes.name,
   category: eventTypes.category,
   isError: events.isError,
@@ -113,7 +114,12 @@ async function selectEvents(db: Db, where: SQL | undefined, limit: number): Prom
     .orderBy(desc(events.occurredAt), desc(events.id))
     .limit(limit);
   const parameters = await loadParameters(db, rows.map((row) => row.id));
-  return rows.map((row) => ({ ...row, source: row.source as EventSource, parameters: parameters.get(row.id) ?? [] }));
+  return rows.map(({ txId, ...row }) => ({
+    ...row,
+    position: { txId, id: row.id },
+    source: row.source as EventSource,
+    parameters: parameters.get(row.id) ?? [],
+  }));
 }
 
 async function loadParameters(db: Db, ids: string[]): Promise<Map<string, EventParameterView[]>> {

@@ -21,6 +21,8 @@ export interface TestServer {
   wsUrl: string;
   services: Services;
   database: Database;
+  /** The PostgreSQL URL of this server's database (PostgreSQL mode only). */
+  databaseUrl?: string;
   /** POSTs one operation over real HTTP. */
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Rows of a raw query run directly against this server's database. */
@@ -28,6 +30,13 @@ export interface TestServer {
   /** A graphql-ws client on this server (closed by stop()). */
   wsClient(connectionParams?: Record<string, unknown>): Client;
   stop(): Promise<void>;
+}
+
+async function openFor(other: TestServer | undefined): Promise<{ database: Database; drop: () => Promise<void>; url?: string }> {
+  if (!other) return freshDatabase();
+  if (!other.databaseUrl) return { database: { ...other.database, close: async () => {} }, drop: async () => {} };
+  const database = await openDatabase({ databaseUrl: other.databaseUrl, dataDir: 'unused', poolSize: 5 });
+  return { database, drop: async () => {}, url: other.databaseUrl };
 }
 
 /** A fresh database for one test file: an embedded PGlite from the template, or a new PostgreSQL database. */
@@ -58,10 +67,17 @@ export async function freshDatabase(): Promise<{ database: Database; drop: () =>
   };
 }
 
-/** Starts the real server on port 0 over a fresh database. */
-export async function startTestServer(envOverrides: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts the real server on port 0 over a fresh database, or, with `sameDatabaseAs`, a second
+ * instance over another server's database: on PostgreSQL a separate connection pool (a real second
+ * instance); embedded, the same PGlite (one process can open it only once).
+ */
+export async function startTestServer(
+  envOverrides: Record<string, string> = {},
+  options: { sameDatabaseAs?: TestServer } = {},
+): Promise<TestServer> {
   const env: Env = loadEnv({ LOG_LEVEL: 'silent', ...envOverrides });
-  const { database, drop } = await freshDatabase();
+  const { database, drop, url: databaseUrl } = await openFor(options.sameDatabaseAs);
   const services = await createServices(database, env, createLogger(env.LOG_LEVEL));
   const app = buildApp(services);
   const { url } = await app.start(0, '127.0.0.1');
@@ -72,6 +88,7 @@ export async function startTestServer(envOverrides: Record<string, string> = {})
     wsUrl,
     services,
     database,
+    databaseUrl,
     async gql(query, variables, headers) {
       const response = await fetch(url, {
         method: 'POST',
@@ -89,6 +106,7 @@ export async function startTestServer(envOverrides: Record<string, string> = {})
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
+      await services.close();
       await database.close();
       await drop();
     },

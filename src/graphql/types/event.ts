@@ -1,8 +1,10 @@
 import { EVENT_SOURCES, type AuditEvent, type EventParameterView } from '../../audit/model.js';
+import { decodeFeedPosition, encodeFeedPosition } from '../../history/committed-feed.js';
 import { checkPageSize, encodeCursor, findEvent, findEvents, type EventFilter } from '../../history/events.js';
 import { AuditError } from '../../errors.js';
 import { compileFilter } from '../../live/filter-match.js';
 import { OVERFLOW, type LiveItem } from '../../live/event-bus.js';
+import { subscribeToEvents } from '../../live/subscription.js';
 import { builder, type Context } from '../builder.js';
 import { connectionOf, pageArgs } from './connection.js';
 import { Entity, EntityRefInput } from './entity.js';
@@ -43,7 +45,11 @@ export const Event = builder.objectRef<AuditEvent>('Event').implement({
       description: 'The parameters as one object: name → value (a list where a name has several entities).',
       resolve: (e) => paramsObject(e.parameters),
     }),
-    cursor: t.string({ description: 'This event’s position in newest-first order.', resolve: (e) => encodeCursor(e.occurredAt, e.id) }),
+    cursor: t.string({ description: 'This event’s position in newest-first order (for `events(after:)`).', resolve: (e) => encodeCursor(e.occurredAt, e.id) }),
+    feedCursor: t.string({
+      description: 'This event’s position in commit order: pass the last one received as `after` to resume a subscription.',
+      resolve: (e) => encodeFeedPosition(e.position),
+    }),
   }),
 });
 
@@ -107,11 +113,20 @@ builder.queryFields((t) => ({
   }),
 }));
 
-/** A live feed of committed events that match; ends with SUBSCRIBER_TOO_SLOW if it falls behind. */
-export async function liveEvents(ctx: Context, filter: EventFilter): Promise<AsyncIterable<LiveItem>> {
-  const matches = await compileFilter(ctx.services.db, filter);
-  return ctx.services.bus.subscribe(matches, ctx.services.limits.SUBSCRIBER_BUFFER);
+/**
+ * A live feed of committed events that match, resumed after `after` (a feedCursor) when given;
+ * ends with SUBSCRIBER_TOO_SLOW if it falls behind.
+ */
+export async function liveEvents(ctx: Context, filter: EventFilter, after?: string | null): Promise<AsyncIterable<LiveItem>> {
+  const position = after ? decodeFeedPosition(after) : null;
+  const { db, bus, limits } = ctx.services;
+  return subscribeToEvents(db, bus, await compileFilter(db, filter), limits.SUBSCRIBER_BUFFER, position);
 }
+
+const afterArg = {
+  description: 'Resume: the feedCursor of the last event received. Stored events after it come first, then live ones.',
+  required: false,
+} as const;
 
 export function liveItem(item: LiveItem): AuditEvent {
   if (item === OVERFLOW) {
@@ -125,16 +140,16 @@ builder.subscriptionFields((t) => ({
     type: Event,
     description: 'Each committed event that matches the filter, as it is stored.',
     authScopes: { read: true },
-    args: { filter: t.arg({ type: EventFilterInput, required: false }) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter)),
+    args: { filter: t.arg({ type: EventFilterInput, required: false }), after: t.arg.string(afterArg) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter), args.after),
     resolve: liveItem,
   }),
   errors: t.field({
     type: Event,
     description: 'The live error feed: each committed error event with its fingerprint.',
     authScopes: { read: true },
-    args: { filter: t.arg({ type: EventFilterInput, required: false }) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }),
+    args: { filter: t.arg({ type: EventFilterInput, required: false }), after: t.arg.string(afterArg) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }, args.after),
     resolve: liveItem,
   }),
 }));
