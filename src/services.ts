@@ -2,9 +2,11 @@ import { EventTypeRegistry } from './audit/event-types.js';
 import { Ingestor } from './audit/ingest.js';
 import { Sessions } from './audit/sessions.js';
 import type { Database, Db } from './db/client.js';
-import type { Limits } from './env.js';
+import type { Env } from './env.js';
 import { EventBus } from './live/event-bus.js';
 import { FeedTail } from './live/feed-tail.js';
+import { Partitions } from './retention/partitions.js';
+import { Retention, RetentionWorker } from './retention/retention.js';
 import type { Logger } from './logger.js';
 
 /** Everything a request or a worker needs, built once per process. */
@@ -17,21 +19,33 @@ export interface Services {
   bus: EventBus;
   /** Follows the log in commit order and feeds `bus`, on every instance. */
   tail: FeedTail;
-  limits: Limits;
+  partitions: Partitions;
+  retention: Retention;
+  limits: Env;
   logger: Logger;
   /** Stops background work (the database stays open: its owner closes it). */
   close(): Promise<void>;
 }
 
 /** Seeds the event catalogue and wires the domain modules together (migrations must have run). */
-export async function createServices(database: Database, limits: Limits, logger: Logger): Promise<Services> {
+export async function createServices(database: Database, limits: Env, logger: Logger): Promise<Services> {
   const db = database.db;
   const types = new EventTypeRegistry(db);
   await types.seed();
   const bus = new EventBus();
   const tail = new FeedTail(database, bus, logger.child({ module: 'feed' }));
   await tail.start();
-  const ingestor = new Ingestor({ db, types, limits, onCommitted: (events) => tail.committed(events) });
+  const partitions = new Partitions(database);
+  const ingestor = new Ingestor({
+    db,
+    types,
+    limits,
+    ensurePartitions: (moments) => partitions.ensureFor(moments),
+    onCommitted: (events) => tail.committed(events),
+  });
+  const retention = new Retention(db, partitions, ingestor, logger.child({ module: 'retention' }));
+  const retentionWorker = new RetentionWorker(partitions, retention, logger.child({ module: 'retention' }), limits.RETENTION_CHECK_MINUTES * 60_000);
+  await retentionWorker.start();
   return {
     database,
     db,
@@ -40,8 +54,13 @@ export async function createServices(database: Database, limits: Limits, logger:
     sessions: new Sessions(db, ingestor),
     bus,
     tail,
+    partitions,
+    retention,
     limits,
     logger,
-    close: () => tail.stop(),
+    close: async () => {
+      await retentionWorker.stop();
+      await tail.stop();
+    },
   };
 }

@@ -161,7 +161,11 @@ const byCategory: Record<string, Row[]> = {
     ['workbook-join-added', 'Workbook join added'],
   ],
   // The service's own reads, recorded so that looking at the log leaves a trace too.
-  audit: [['audit-log-viewed', 'Audit log viewed']],
+  audit: [
+    ['audit-log-viewed', 'Audit log viewed'],
+    ['retention-policy-changed', 'Retention policy changed'],
+    ['retention-month-dropped', 'Expired month of events dropped'],
+  ],
 };
 
 const errorTypes: BuiltinEventType[] = [

@@ -20,6 +20,8 @@ export interface LogOutcome {
 interface IngestDeps {
   db: Db;
   types: EventTypeRegistry;
+  /** Makes sure a monthly partition exists for every moment given (see retention/partitions.ts). */
+  ensurePartitions: (moments: Date[]) => Promise<void>;
   limits: Limits;
   /** Called after the transaction commits, never before and never for a rolled-back batch. */
   onCommitted: (events: AuditEvent[]) => void;
@@ -71,6 +73,7 @@ export class Ingestor {
     const { db, types } = this.deps;
     const typeRows = await types.resolve(prepared.map((e) => e.type));
     const parameterIds = await this.resolveParameters(prepared, typeRows);
+    await this.deps.ensurePartitions(prepared.map((e) => e.occurredAt));
     const recordedAt = new Date();
 
     // Cache entries learnt inside the transaction count only once it has committed.

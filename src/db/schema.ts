@@ -186,6 +186,14 @@ export const eventParameterValues = pgTable(
   ],
 );
 
+/** How many months of events to keep; null months keeps everything. One row. */
+export const retentionPolicy = pgTable('retention_policy', {
+  id: integer('id').primaryKey().default(1),
+  months: integer('months'),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+  updatedBy: text('updated_by'),
+});
+
 /**
  * Idempotency keys live outside events: a unique index on a partitioned table must contain the
  * partition key, which would make the key unique only per month.

@@ -5,6 +5,7 @@ import './types/entity.js';
 import './types/entity-activity.js';
 import './types/event-type.js';
 import './types/log.js';
+import './types/retention.js';
 import './types/user.js';
 
 export const schema = builder.toSchema();
