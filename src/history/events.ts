@@ -60,7 +60,10 @@ export function groupMemberIds(group: string): SQL {
     select u.id from users u where u.group_id in (select id from tree))`;
 }
 
-function filterConditions(filter: EventFilter): SQL[] {
+type Keyset = { at: Date; id: string };
+
+/** The conditions of a filter; `after` and `limit` let the entity path stop early (see below). */
+function filterConditions(filter: EventFilter, after?: Keyset, limit?: number): SQL[] {
   const conditions: SQL[] = [];
   if (filter.types?.length) {
     conditions.push(inArray(events.eventTypeId, sql`(select id from event_types where name in ${filter.types})`));
@@ -71,10 +74,17 @@ function filterConditions(filter: EventFilter): SQL[] {
   if (filter.user) conditions.push(inArray(events.userId, sql`(select id from users where login = ${filter.user})`));
   if (filter.group) conditions.push(inArray(events.userId, groupMemberIds(filter.group)));
   if (filter.entity) {
+    // Driven from the entity's index range. When nothing else narrows the events, only the page's
+    // rows are read (newest first, merged across monthly partitions), however long the history.
+    const alone = !filter.types?.length && !filter.categories?.length && !filter.user && !filter.group && !filter.sessionId &&
+      !filter.sources?.length && !filter.errorsOnly && !filter.text;
     conditions.push(sql`(${events.id}, ${events.occurredAt}) in (
       select v.event_id, v.occurred_at from event_parameter_values v
       where v.entity_id = (select id from entities where type = ${filter.entity.type} and external_id = ${filter.entity.id})
-      ${filter.since ? sql`and v.occurred_at >= ${filter.since.toISOString()}::timestamptz` : sql``})`);
+      ${filter.since ? sql`and v.occurred_at >= ${filter.since.toISOString()}::timestamptz` : sql``}
+      ${filter.until ? sql`and v.occurred_at < ${filter.until.toISOString()}::timestamptz` : sql``}
+      ${after ? sql`and (v.occurred_at, v.event_id) < (${after.at.toISOString()}::timestamptz, ${after.id}::bigint)` : sql``}
+      ${alone && limit ? sql`group by v.occurred_at, v.event_id order by v.occurred_at desc, v.event_id desc limit ${limit}` : sql``})`);
   }
   if (filter.sessionId) conditions.push(eq(events.sessionId, filter.sessionId));
   if (filter.sources?.length) conditions.push(inArray(events.source, filter.sources));
@@ -113,7 +123,7 @@ async function selectEvents(db: Db, where: SQL | undefined, limit: number): Prom
     .where(where)
     .orderBy(desc(events.occurredAt), desc(events.id))
     .limit(limit);
-  const parameters = await loadParameters(db, rows.map((row) => row.id));
+  const parameters = await loadParameters(db, rows.map((row) => [row.id, row.occurredAt.toISOString()]));
   return rows.map(({ txId, ...row }) => ({
     ...row,
     position: { txId, id: row.id },
@@ -122,9 +132,10 @@ async function selectEvents(db: Db, where: SQL | undefined, limit: number): Prom
   }));
 }
 
-async function loadParameters(db: Db, ids: string[]): Promise<Map<string, EventParameterView[]>> {
+/** Parameters of events, looked up by (id, time) so that each probe reads one monthly partition. */
+async function loadParameters(db: Db, keys: Array<[string, string]>): Promise<Map<string, EventParameterView[]>> {
   const byEvent = new Map<string, EventParameterView[]>();
-  if (ids.length === 0) return byEvent;
+  if (keys.length === 0) return byEvent;
   const rows = await queryRows<{
     event_id: string;
     name: string;
@@ -140,7 +151,8 @@ async function loadParameters(db: Db, ids: string[]): Promise<Map<string, EventP
         from event_parameter_values v
         join event_parameters p on p.id = v.parameter_id
         left join entities en on en.id = v.entity_id
-        where v.event_id in (select value::bigint from json_array_elements_text(${JSON.stringify(ids)}::json))
+        where (v.event_id, v.occurred_at) in (
+          select (p->>0)::bigint, (p->>1)::timestamptz from json_array_elements(${JSON.stringify(keys)}::json) p)
         order by v.event_id, p.name, v.position`,
   );
   for (const row of rows) {
@@ -170,11 +182,13 @@ export async function findEvent(db: Db, id: string): Promise<AuditEvent | null> 
 
 /** Events matching the filter, newest first, one keyset page at a time. */
 export async function findEvents(db: Db, filter: EventFilter, page: PageArgs): Promise<Connection<AuditEvent>> {
-  const conditions = filterConditions(filter);
-  if (page.after) {
-    const { at, id } = decodeCursor(page.after);
-    if (!/^\d{1,18}$/.test(id)) throw new AuditError('INVALID_CURSOR', 'the cursor does not point at an event');
-    conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${at.toISOString()}::timestamptz, ${id}::bigint)`);
+  const after = page.after ? decodeCursor(page.after) : undefined;
+  if (after && !/^\d{1,18}$/.test(after.id)) throw new AuditError('INVALID_CURSOR', 'the cursor does not point at an event');
+  const conditions = filterConditions(filter, after, page.first + 1);
+  if (after) {
+    conditions.push(sql`(${events.occurredAt}, ${events.id}) < (${after.at.toISOString()}::timestamptz, ${after.id}::bigint)`);
+    // A plain bound as well, so that monthly partitions after the cursor are not read at all.
+    conditions.push(sql`${events.occurredAt} <= ${after.at.toISOString()}::timestamptz`);
   }
   const rows = await selectEvents(db, and(...conditions), page.first + 1);
   const nodes = rows.slice(0, page.first);
