@@ -3,6 +3,7 @@ import { Ingestor } from './audit/ingest.js';
 import { Sessions } from './audit/sessions.js';
 import type { Database, Db } from './db/client.js';
 import type { Limits } from './env.js';
+import { ErrorTriage } from './history/error-groups.js';
 import { EventBus } from './live/event-bus.js';
 import type { Logger } from './logger.js';
 
@@ -14,6 +15,7 @@ export interface Services {
   ingestor: Ingestor;
   sessions: Sessions;
   bus: EventBus;
+  errorTriage: ErrorTriage;
   limits: Limits;
   logger: Logger;
 }
@@ -24,6 +26,8 @@ export async function createServices(database: Database, limits: Limits, logger:
   const types = new EventTypeRegistry(db);
   await types.seed();
   const bus = new EventBus();
-  const ingestor = new Ingestor({ db, types, limits, onCommitted: (events) => bus.publish(events) });
-  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger };
+  const errorTriage = new ErrorTriage(db);
+  await errorTriage.load();
+  const ingestor = new Ingestor({ db, types, limits, errors: errorTriage, onCommitted: (events) => bus.publish(events) });
+  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, errorTriage, limits, logger };
 }

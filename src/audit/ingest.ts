@@ -3,8 +3,8 @@ import { queryRows, type Db } from '../db/client.js';
 import type { Limits } from '../env.js';
 import { AuditError } from '../errors.js';
 import { loadEventsByIds } from '../history/events.js';
+import type { ErrorTriage } from '../history/error-groups.js';
 import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
-import { errorFingerprint } from './fingerprint.js';
 import type { AuditEvent, EntityRef, LogInput } from './model.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
@@ -21,6 +21,8 @@ interface IngestDeps {
   db: Db;
   types: EventTypeRegistry;
   limits: Limits;
+  /** Fingerprint rules and regressions of error groups. */
+  errors: Pick<ErrorTriage, 'fingerprint' | 'recordOccurrences'>;
   /** Called after the transaction commits, never before and never for a rolled-back batch. */
   onCommitted: (events: AuditEvent[]) => void;
 }
@@ -97,7 +99,7 @@ export class Ingestor {
         const userId = userLogin ? userIds.get(userLogin)! : null;
         const isError = type.isError || event.errorMessage !== null || event.stackTrace !== null;
         const errorMessage = isError ? (event.errorMessage ?? event.description) : null;
-        const fingerprint = isError ? errorFingerprint(event.type, errorMessage, event.stackTrace) : null;
+        const fingerprint = isError ? this.deps.errors.fingerprint(event.type, errorMessage, event.stackTrace) : null;
         eventRows.push({
           id,
           occurred_at: event.occurredAt.toISOString(),
@@ -164,6 +166,7 @@ export class Ingestor {
           from json_to_recordset(${json(valueRows)}) as r(
             event_id bigint, occurred_at timestamptz, parameter_id int, position smallint, value text, entity_id uuid)`);
       }
+      await this.deps.errors.recordOccurrences(tx, stored);
       return { stored, duplicates };
     });
     for (const apply of learnt) apply();

@@ -60,7 +60,8 @@ export function groupMemberIds(group: string): SQL {
     select u.id from users u where u.group_id in (select id from tree))`;
 }
 
-function filterConditions(filter: EventFilter): SQL[] {
+/** The filter as conditions on the `events` table (referenced unaliased, as `events`). */
+export function filterConditions(filter: EventFilter): SQL[] {
   const conditions: SQL[] = [];
   if (filter.types?.length) {
     conditions.push(inArray(events.eventTypeId, sql`(select id from event_types where name in ${filter.types})`));
