@@ -7,6 +7,9 @@ import './types/event-type.js';
 import './types/log.js';
 import './types/user.js';
 import './types/error-group.js';
+import './types/performance.js';
+import './types/usage.js';
+import './types/function-usage.js';
 
 export const schema = builder.toSchema();
 
