@@ -111,7 +111,7 @@ describe('usage', () => {
     }
     return [...map].map(([key, v]) => ({ key, count: v.count, distinctUsers: v.users.size }));
   };
-  const byCount = (rows: Array<{ key: string; count: number }>) => rows.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+  const byCount = <T extends { key: string; count: number }>(rows: T[]) => rows.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
 
   it('counts and distinct users by type, category, user and day', async () => {
     const type = (await server.gql(USAGE, { g: 'TYPE' })).data.usage;
