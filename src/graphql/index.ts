@@ -10,6 +10,7 @@ import './types/error-group.js';
 import './types/performance.js';
 import './types/usage.js';
 import './types/function-usage.js';
+import './types/lineage.js';
 
 export const schema = builder.toSchema();
 
