@@ -11,6 +11,7 @@ import './types/performance.js';
 import './types/usage.js';
 import './types/function-usage.js';
 import './types/lineage.js';
+import './types/usage-patterns.js';
 
 export const schema = builder.toSchema();
 
