@@ -71,8 +71,8 @@ try {
              case when t.source = 'function' then (g % 997)::float8 end,
              g % 50 = 7, case when g % 50 = 7 then 'failure ' || (g % 40) end, case when g % 50 = 7 then 'fp-' || (g % 40) end
       from generate_series(1, $1::int) g
-      join bench_types t on t.n = (g * 7919) % ${TYPES.length}
-      join bench_users u on u.n = (g * 104729) % 1000`, [EVENTS]);
+      join bench_types t on t.n = (g::bigint * 7919) % ${TYPES.length}
+      join bench_users u on u.n = (g::bigint * 104729) % 1000`, [EVENTS]);
     await tx.unsafe(`
       insert into event_parameter_values (event_id, occurred_at, parameter_id, position, value, entity_id)
       select e.id, e.occurred_at, p.id, 0, en.external_id, en.id
