@@ -55,15 +55,25 @@ function keyed(dimension: UsageDimension, where: SQL): SQL {
 export async function usage(db: Db, filter: EventFilter, groupBy: UsageDimension, page: PageArgs): Promise<UsageView> {
   const offset = decodeOffset(page.after);
   const where = whereOf(filter);
-  const order = groupBy === 'DAY' || groupBy === 'HOUR' ? sql`key` : sql`count desc, key`;
+  const byTime = groupBy === 'DAY' || groupBy === 'HOUR';
+  // Two-level aggregation: hash (key, user) first — small — then count users per key from it, which
+  // avoids sorting every event for count(distinct). Where an event has exactly one key the totals
+  // come from the same pass; GROUP and ENTITY_TYPE count an event under several keys, so their
+  // totals are read from the events themselves.
+  const oneKeyPerEvent = groupBy !== 'GROUP' && groupBy !== 'ENTITY_TYPE';
+  const totals = oneKeyPerEvent
+    ? sql`select coalesce(sum(c), 0)::int as total, count(distinct user_id)::int as total_users from ku`
+    : sql`select coalesce(sum(c), 0)::int as total, count(user_id)::int as total_users
+          from (select events.user_id, count(*) as c from events where ${where} group by events.user_id) x`;
   const rows = await queryRows<{ key: string | null; count: unknown; users: unknown; total: unknown; total_users: unknown }>(
     db,
     sql`${groupBy === 'GROUP' ? membership : sql`with`} ${groupBy === 'GROUP' ? sql`,` : sql``} k as (${keyed(groupBy, where)}),
-        totals as (select count(*)::int as total, count(distinct events.user_id)::int as total_users from events where ${where})
+        ku as (select key, user_id, count(*) as c from k group by key, user_id),
+        totals as (${totals})
         select r.key, r.count, r.users, totals.total, totals.total_users from totals left join lateral (
-          select key, count(*)::int as count, count(distinct user_id)::int as users from k group by key
-          order by ${order} limit ${page.first + 1} offset ${offset}) r on true
-        order by ${groupBy === 'DAY' || groupBy === 'HOUR' ? sql`r.key` : sql`r.count desc, r.key`}`,
+          select key, sum(c)::int as count, count(user_id)::int as users from ku group by key
+          order by ${byTime ? sql`key` : sql`2 desc, key`} limit ${page.first + 1} offset ${offset}) r on true
+        order by ${byTime ? sql`r.key` : sql`r.count desc, r.key`}`,
   );
   const found = rows.filter((row) => row.key !== null);
   return {
