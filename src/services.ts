@@ -3,6 +3,7 @@ import { Ingestor } from './audit/ingest.js';
 import { Sessions } from './audit/sessions.js';
 import type { Database, Db } from './db/client.js';
 import type { Env } from './env.js';
+import { ErrorTriage } from './history/error-groups.js';
 import { EventBus } from './live/event-bus.js';
 import { FeedTail } from './live/feed-tail.js';
 import { Partitions } from './retention/partitions.js';
@@ -21,6 +22,7 @@ export interface Services {
   tail: FeedTail;
   partitions: Partitions;
   retention: Retention;
+  errorTriage: ErrorTriage;
   limits: Env;
   logger: Logger;
   /** Stops background work (the database stays open: its owner closes it). */
@@ -36,10 +38,13 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   const tail = new FeedTail(database, bus, logger.child({ module: 'feed' }));
   await tail.start();
   const partitions = new Partitions(database);
+  const errorTriage = new ErrorTriage(db);
+  await errorTriage.load();
   const ingestor = new Ingestor({
     db,
     types,
     limits,
+    errors: errorTriage,
     ensurePartitions: (moments) => partitions.ensureFor(moments),
     onCommitted: (events) => tail.committed(events),
   });
@@ -56,6 +61,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     tail,
     partitions,
     retention,
+    errorTriage,
     limits,
     logger,
     close: async () => {

@@ -20,7 +20,7 @@ describe('contract', () => {
 
   it('keeps the public root fields of the design', () => {
     const printed = printedSchema();
-    for (const field of ['event(', 'events(', 'eventTypes', 'entity(', 'user(', 'log(', 'logBatch(', 'startSession(', 'endSession(', 'errors(', 'entityActivity(']) {
+    for (const field of ['event(', 'events(', 'eventTypes', 'entity(', 'user(', 'log(', 'logBatch(', 'startSession(', 'endSession(', 'errors(', 'entityActivity(', 'errorGroups(', 'setErrorGroupStatus(', 'functionUsage(', 'performance(', 'usage(', 'menuItemUsage(', 'usagePatterns(']) {
       expect(printed).toContain(`  ${field}`);
     }
   });

@@ -3,8 +3,8 @@ import { queryRows, type Db } from '../db/client.js';
 import type { Limits } from '../env.js';
 import { AuditError } from '../errors.js';
 import { loadEventsByIds } from '../history/events.js';
+import type { ErrorTriage } from '../history/error-groups.js';
 import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
-import { errorFingerprint } from './fingerprint.js';
 import type { AuditEvent, EntityRef, LogInput } from './model.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
@@ -23,6 +23,8 @@ interface IngestDeps {
   /** Makes sure a monthly partition exists for every moment given (see retention/partitions.ts). */
   ensurePartitions: (moments: Date[]) => Promise<void>;
   limits: Limits;
+  /** Fingerprint rules and regressions of error groups. */
+  errors: Pick<ErrorTriage, 'fingerprint' | 'recordOccurrences'>;
   /** Called after the transaction commits, never before and never for a rolled-back batch. */
   onCommitted: (events: AuditEvent[]) => void;
 }
@@ -102,7 +104,7 @@ export class Ingestor {
         const userId = userLogin ? userIds.get(userLogin)! : null;
         const isError = type.isError || event.errorMessage !== null || event.stackTrace !== null;
         const errorMessage = isError ? (event.errorMessage ?? event.description) : null;
-        const fingerprint = isError ? errorFingerprint(event.type, errorMessage, event.stackTrace) : null;
+        const fingerprint = isError ? this.deps.errors.fingerprint(event.type, errorMessage, event.stackTrace) : null;
         eventRows.push({
           id,
           occurred_at: event.occurredAt.toISOString(),
@@ -170,6 +172,7 @@ export class Ingestor {
           from json_to_recordset(${json(valueRows)}) as r(
             event_id bigint, occurred_at timestamptz, parameter_id int, position smallint, value text, entity_id uuid)`);
       }
+      await this.deps.errors.recordOccurrences(tx, stored);
       return { stored, duplicates };
     });
     for (const apply of learnt) apply();

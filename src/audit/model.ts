@@ -66,4 +66,6 @@ export interface AuditEvent {
   stackTrace: string | null;
   fingerprint: string | null;
   parameters: EventParameterView[];
+  /** Set on errors as they are stored: their group's status then (REGRESSED when this one reopened it). */
+  errorGroupStatus?: string;
 }

@@ -203,3 +203,28 @@ export const eventIdempotencyKeys = pgTable('event_idempotency_keys', {
   eventId: bigint('event_id', { mode: 'number' }).notNull(),
   occurredAt: time('occurred_at').notNull(),
 });
+
+/**
+ * The triage state of an error group, keyed by fingerprint. A group with no row is OPEN. A merged
+ * group points at the group it was merged into (always a group that is not itself merged).
+ */
+export const errorGroups = pgTable('error_groups', {
+  fingerprint: text('fingerprint').primaryKey(),
+  /** OPEN, RESOLVED, IGNORED or REGRESSED. */
+  status: text('status').notNull().default('OPEN'),
+  mergedInto: text('merged_into'),
+  resolvedAt: time('resolved_at'),
+  regressedAt: time('regressed_at'),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});
+
+/** Forces every new error whose message or stack trace matches `pattern` into the group `fingerprint`. */
+export const errorFingerprintRules = pgTable('error_fingerprint_rules', {
+  id: serial('id').primaryKey(),
+  /** message or stack_trace. */
+  field: text('field').notNull(),
+  /** A regular expression (JavaScript syntax, case-insensitive). */
+  pattern: text('pattern').notNull(),
+  fingerprint: text('fingerprint').notNull(),
+  createdAt: time('created_at').notNull().defaultNow(),
+});

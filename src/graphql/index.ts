@@ -7,6 +7,12 @@ import './types/event-type.js';
 import './types/log.js';
 import './types/retention.js';
 import './types/user.js';
+import './types/error-group.js';
+import './types/performance.js';
+import './types/usage.js';
+import './types/function-usage.js';
+import './types/lineage.js';
+import './types/usage-patterns.js';
 
 export const schema = builder.toSchema();
 

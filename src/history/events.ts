@@ -7,6 +7,8 @@ import type { AuditEvent, EventParameterView, EventSource } from '../audit/model
 /** The filter shared by the `events` query, the subscriptions and an entity's activity. */
 export interface EventFilter {
   types?: string[] | null | undefined;
+  /** Type names where `*` matches any run of characters (`query-*`); any one may match. */
+  typePatterns?: string[] | null | undefined;
   categories?: string[] | null | undefined;
   user?: string | null | undefined;
   /** Members of the group, directly or through child groups. */
@@ -17,8 +19,17 @@ export interface EventFilter {
   since?: Date | null | undefined;
   until?: Date | null | undefined;
   errorsOnly?: boolean | null | undefined;
+  /** Only errors (true) or only non-errors (false). */
+  isError?: boolean | null | undefined;
   /** Case-insensitive text in the message. */
   text?: string | null | undefined;
+  /** Case-insensitive words or phrases that must all be in the message. */
+  textTerms?: string[] | null | undefined;
+}
+
+/** A type pattern as a LIKE pattern: `*` → `%`, everything else literal. */
+export function typePatternToLike(pattern: string): string {
+  return escapeLike(pattern).replace(/\*/g, '%');
 }
 
 export interface PageArgs {
@@ -62,11 +73,18 @@ export function groupMemberIds(group: string): SQL {
 
 type Keyset = { at: Date; id: string };
 
-/** The conditions of a filter; `after` and `limit` let the entity path stop early (see below). */
-function filterConditions(filter: EventFilter, after?: Keyset, limit?: number): SQL[] {
+/**
+ * The filter as conditions on the `events` table (referenced unaliased, as `events`); `after` and
+ * `limit` let the entity path stop early (see below).
+ */
+export function filterConditions(filter: EventFilter, after?: Keyset, limit?: number): SQL[] {
   const conditions: SQL[] = [];
   if (filter.types?.length) {
     conditions.push(inArray(events.eventTypeId, sql`(select id from event_types where name in ${filter.types})`));
+  }
+  if (filter.typePatterns?.length) {
+    const likes = filter.typePatterns.map(typePatternToLike);
+    conditions.push(inArray(events.eventTypeId, sql`(select id from event_types where name like any(select value from json_array_elements_text(${JSON.stringify(likes)}::json)))`));
   }
   if (filter.categories?.length) {
     conditions.push(inArray(events.eventTypeId, sql`(select id from event_types where category in ${filter.categories})`));
@@ -76,8 +94,9 @@ function filterConditions(filter: EventFilter, after?: Keyset, limit?: number): 
   if (filter.entity) {
     // Driven from the entity's index range. When nothing else narrows the events, only the page's
     // rows are read (newest first, merged across monthly partitions), however long the history.
-    const alone = !filter.types?.length && !filter.categories?.length && !filter.user && !filter.group && !filter.sessionId &&
-      !filter.sources?.length && !filter.errorsOnly && !filter.text;
+    const alone = !filter.types?.length && !filter.typePatterns?.length && !filter.categories?.length && !filter.user &&
+      !filter.group && !filter.sessionId && !filter.sources?.length && !filter.errorsOnly && (filter.isError ?? null) === null &&
+      !filter.text && !filter.textTerms?.length;
     conditions.push(sql`(${events.id}, ${events.occurredAt}) in (
       select v.event_id, v.occurred_at from event_parameter_values v
       where v.entity_id = (select id from entities where type = ${filter.entity.type} and external_id = ${filter.entity.id})
@@ -91,7 +110,9 @@ function filterConditions(filter: EventFilter, after?: Keyset, limit?: number): 
   if (filter.since) conditions.push(gte(events.occurredAt, filter.since));
   if (filter.until) conditions.push(lt(events.occurredAt, filter.until));
   if (filter.errorsOnly) conditions.push(eq(events.isError, true));
+  if (filter.isError !== null && filter.isError !== undefined) conditions.push(eq(events.isError, filter.isError));
   if (filter.text) conditions.push(ilike(events.description, `%${escapeLike(filter.text)}%`));
+  for (const term of filter.textTerms ?? []) conditions.push(ilike(events.description, `%${escapeLike(term)}%`));
   return conditions;
 }
 

@@ -15,8 +15,13 @@ export async function compileFilter(db: Db, filter: EventFilter): Promise<(event
   const categories = filter.categories?.length ? new Set(filter.categories) : null;
   const sources = filter.sources?.length ? new Set<string>(filter.sources) : null;
   const text = filter.text?.toLowerCase();
+  const terms = (filter.textTerms ?? []).map((term) => term.toLowerCase());
+  const typePatterns = filter.typePatterns?.length
+    ? filter.typePatterns.map((p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`))
+    : null;
   return (event) =>
     (!types || types.has(event.type)) &&
+    (!typePatterns || typePatterns.some((p) => p.test(event.type))) &&
     (!categories || categories.has(event.category)) &&
     (!filter.user || event.userLogin === filter.user) &&
     (!members || (event.userId !== null && members.has(event.userId))) &&
@@ -27,5 +32,7 @@ export async function compileFilter(db: Db, filter: EventFilter): Promise<(event
     (!filter.since || event.occurredAt >= filter.since) &&
     (!filter.until || event.occurredAt < filter.until) &&
     (!filter.errorsOnly || event.isError) &&
+    (filter.isError === null || filter.isError === undefined || event.isError === filter.isError) &&
+    terms.every((term) => event.description?.toLowerCase().includes(term) ?? false) &&
     (!text || (event.description?.toLowerCase().includes(text) ?? false));
 }

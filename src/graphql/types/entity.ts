@@ -20,7 +20,7 @@ export const EntityRefInput = builder.inputType('EntityRefInput', {
   }),
 });
 
-const CountByRef = builder.objectRef<CountBy>('CountBy').implement({
+export const CountByRef = builder.objectRef<CountBy>('CountBy').implement({
   fields: (t) => ({ key: t.exposeString('key'), count: t.exposeInt('count') }),
 });
 

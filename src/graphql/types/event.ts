@@ -1,6 +1,7 @@
 import { EVENT_SOURCES, type AuditEvent, type EventParameterView } from '../../audit/model.js';
 import { decodeFeedPosition, encodeFeedPosition } from '../../history/committed-feed.js';
-import { checkPageSize, encodeCursor, findEvent, findEvents, type EventFilter } from '../../history/events.js';
+import { checkPageSize, encodeCursor, findEvent, type EventFilter } from '../../history/events.js';
+import { searchEvents } from '../../history/search-syntax.js';
 import { AuditError } from '../../errors.js';
 import { compileFilter } from '../../live/filter-match.js';
 import { OVERFLOW, type LiveItem } from '../../live/event-bus.js';
@@ -106,10 +107,17 @@ builder.queryFields((t) => ({
   }),
   events: t.field({
     type: EventConnection,
-    description: 'Events matching the filter, newest first.',
+    description: 'Events matching the filter and the search query, newest first.',
     authScopes: { read: true },
-    args: { filter: t.arg({ type: EventFilterInput, required: false }), ...pageArgs(t.arg) },
-    resolve: (_root, args, ctx) => findEvents(ctx.services.db, toEventFilter(args.filter), page(ctx, args)),
+    args: {
+      filter: t.arg({ type: EventFilterInput, required: false }),
+      query: t.arg.string({
+        required: false,
+        description: 'Search syntax: type:query-* user:alice entity:query/42 source:ui since:2026-01-01 until:… error:true category:… group:… session:… "free text" (see the README).',
+      }),
+      ...pageArgs(t.arg),
+    },
+    resolve: (_root, args, ctx) => searchEvents(ctx.services.db, toEventFilter(args.filter), args.query, page(ctx, args)),
   }),
 }));
 
