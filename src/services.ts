@@ -5,6 +5,8 @@ import type { Database, Db } from './db/client.js';
 import type { Limits } from './env.js';
 import { EventBus } from './live/event-bus.js';
 import type { Logger } from './logger.js';
+import { RecordingPolicy } from './settings/policy.js';
+import { SettingsService } from './settings/service.js';
 
 /** Everything a request or a worker needs, built once per process. */
 export interface Services {
@@ -16,6 +18,9 @@ export interface Services {
   bus: EventBus;
   limits: Limits;
   logger: Logger;
+  /** Logger settings as the write path applies them (an in-memory cache, reloaded on NOTIFY). */
+  recording: RecordingPolicy;
+  settings: SettingsService;
 }
 
 /** Seeds the event catalogue and wires the domain modules together (migrations must have run). */
@@ -24,6 +29,9 @@ export async function createServices(database: Database, limits: Limits, logger:
   const types = new EventTypeRegistry(db);
   await types.seed();
   const bus = new EventBus();
-  const ingestor = new Ingestor({ db, types, limits, onCommitted: (events) => bus.publish(events) });
-  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger };
+  const recording = new RecordingPolicy(database, logger.child({ module: 'settings' }));
+  await recording.start();
+  const ingestor = new Ingestor({ db, types, limits, recording, onCommitted: (events) => bus.publish(events) });
+  const settings = new SettingsService({ database, types, ingestor, policy: recording, logger });
+  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger, recording, settings };
 }

@@ -4,7 +4,9 @@ import './types/event.js';
 import './types/entity.js';
 import './types/entity-activity.js';
 import './types/event-type.js';
+import './types/group.js';
 import './types/log.js';
+import './types/logger-settings.js';
 import './types/user.js';
 
 export const schema = builder.toSchema();

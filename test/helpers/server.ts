@@ -27,6 +27,11 @@ export interface TestServer {
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
   /** A graphql-ws client on this server (closed by stop()). */
   wsClient(connectionParams?: Record<string, unknown>): Client;
+  /**
+   * Another server instance over the SAME database: embedded, the same PGlite; PostgreSQL, its own
+   * connection pool (a real second instance). Its stop() leaves the database to the first server.
+   */
+  startSecondInstance(): Promise<TestServer>;
   stop(): Promise<void>;
 }
 
@@ -61,7 +66,20 @@ export async function freshDatabase(): Promise<{ database: Database; drop: () =>
 /** Starts the real server on port 0 over a fresh database. */
 export async function startTestServer(envOverrides: Record<string, string> = {}): Promise<TestServer> {
   const env: Env = loadEnv({ LOG_LEVEL: 'silent', ...envOverrides });
-  const { database, drop } = await freshDatabase();
+  const { database, drop, url: databaseUrl } = await freshDatabase();
+  const server = await serve(env, database, async () => {
+    await database.close();
+    await drop();
+  });
+  server.startSecondInstance = async () => {
+    if (!databaseUrl) return serve(env, database, async () => {});
+    const second = await openDatabase({ databaseUrl, dataDir: 'unused', poolSize: 3 });
+    return serve(env, second, () => second.close());
+  };
+  return server;
+}
+
+async function serve(env: Env, database: Database, release: () => Promise<void>): Promise<TestServer> {
   const services = await createServices(database, env, createLogger(env.LOG_LEVEL));
   const app = buildApp(services);
   const { url } = await app.start(0, '127.0.0.1');
@@ -86,11 +104,12 @@ export async function startTestServer(envOverrides: Record<string, string> = {})
       clients.push(client);
       return client;
     },
+    startSecondInstance: () => Promise.reject(new Error('a second instance starts from the first server')),
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
-      await database.close();
-      await drop();
+      await services.recording.stop();
+      await release();
     },
   };
 }
