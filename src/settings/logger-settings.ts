@@ -60,14 +60,15 @@ export function listLoggerSettings(db: Db): Promise<LoggerSettingView[]> {
   return selectSettings(db);
 }
 
-/** The row key of a target, creating a user on first sight; a group must exist. */
-async function targetKey(db: Db, target: SettingTarget): Promise<{ key: string; userId: string | null; groupId: string | null }> {
+/** The row key of a target, creating a user on first sight (`create`); a group must exist. */
+async function targetKey(db: Db, target: SettingTarget, create: boolean): Promise<{ key: string; userId: string | null; groupId: string | null } | null> {
   if (target.kind === 'GLOBAL') return { key: 'global', userId: null, groupId: null };
   if (target.kind === 'USER') {
     const login = target.login.trim();
     if (!login || login.length > 200) throw new AuditError('BAD_USER_INPUT', 'user must be 1 to 200 characters', { field: 'target.user' });
-    await db.insert(users).values({ login }).onConflictDoNothing({ target: users.login });
+    if (create) await db.insert(users).values({ login }).onConflictDoNothing({ target: users.login });
     const [user] = await db.select({ id: users.id }).from(users).where(eq(users.login, login));
+    if (!user) return null;
     return { key: `user:${user!.id}`, userId: user!.id, groupId: null };
   }
   const [group] = await queryRows<{ id: string }>(db, sql`select id from groups where name = ${target.name} and not personal`);
@@ -118,7 +119,7 @@ export async function upsertLoggerSettings(
   settings: ReturnType<typeof normaliseSettings>,
 ): Promise<{ before: LoggerSettingView | null; after: LoggerSettingView }> {
   return db.transaction(async (tx) => {
-    const { key, userId, groupId } = await targetKey(tx, target);
+    const { key, userId, groupId } = (await targetKey(tx, target, true))!;
     const [before] = await selectSettings(tx, key);
     await tx
       .insert(loggerSettings)
@@ -132,10 +133,11 @@ export async function upsertLoggerSettings(
 /** Removes the setting of a target; returns what was removed, or null when there was none. */
 export async function deleteLoggerSettings(db: Db, target: SettingTarget): Promise<LoggerSettingView | null> {
   return db.transaction(async (tx) => {
-    const { key } = await targetKey(tx, target);
-    const [before] = await selectSettings(tx, key);
+    const found = await targetKey(tx, target, false);
+    if (!found) return null;
+    const [before] = await selectSettings(tx, found.key);
     if (!before) return null;
-    await tx.delete(loggerSettings).where(eq(loggerSettings.targetKey, key));
+    await tx.delete(loggerSettings).where(eq(loggerSettings.targetKey, found.key));
     return before;
   });
 }
