@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { LeftOutReason, RecordingCandidate, RecordingDecider } from '../audit/model.js';
 import { queryRows, type Database } from '../db/client.js';
@@ -31,6 +32,8 @@ export class RecordingPolicy implements RecordingDecider {
   private loading: Promise<void> | null = null;
   private again = false;
   private unlisten: (() => Promise<void>) | null = null;
+  /** Sent with this instance's NOTIFYs: it reloads before answering, so it skips its own. */
+  readonly instanceId = randomUUID();
 
   constructor(
     private readonly database: Database,
@@ -39,7 +42,8 @@ export class RecordingPolicy implements RecordingDecider {
 
   /** Loads the settings and follows changes made by any instance. */
   async start(): Promise<void> {
-    this.unlisten = await this.database.listen(SETTINGS_CHANNEL, () => {
+    this.unlisten = await this.database.listen(SETTINGS_CHANNEL, (payload) => {
+      if (payload === this.instanceId) return;
       this.reload().catch((err: unknown) => this.logger.error({ err }, 'reloading logger settings failed'));
     });
     await this.reload();

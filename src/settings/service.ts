@@ -93,7 +93,7 @@ export class SettingsService {
 
   private async changed(event: LogInput): Promise<void> {
     const { database, policy, ingestor } = this.deps;
-    await database.db.execute(sql`select pg_notify(${SETTINGS_CHANNEL}, '')`);
+    await database.db.execute(sql`select pg_notify(${SETTINGS_CHANNEL}, ${policy.instanceId})`);
     await policy.reload();
     await ingestor.log({ source: 'API', ...event });
   }
