@@ -156,6 +156,8 @@ describe('logger settings on the write path', () => {
     expect((await gqlOk(LOG, { input: { type: 'log', user: 'erin' } })).log.recorded).toBe(true);
     expect(await effective('erin', 'log')).toMatchObject({ recorded: true, source: 'BUILT_IN_DEFAULT' });
     expect((await gqlOk(REMOVE, { target: { user: 'erin' } })).removeLoggerSettings).toBeNull();
+    expect((await gqlOk(REMOVE, { target: { user: 'nobody' } })).removeLoggerSettings).toBeNull();
+    expect(await server.rows(sql`select 1 from users where login = 'nobody'`)).toEqual([]);
 
     await gqlOk(SET, { settings: { level: 'OFF' } });
     expect((await gqlOk(LOG, { input: { type: 'log', user: 'ivan' } })).log.reason).toBe('DISABLED_BY_SETTINGS');
