@@ -32,6 +32,6 @@ export async function createServices(database: Database, limits: Limits, logger:
   const recording = new RecordingPolicy(database, logger.child({ module: 'settings' }));
   await recording.start();
   const ingestor = new Ingestor({ db, types, limits, recording, onCommitted: (events) => bus.publish(events) });
-  const settings = new SettingsService({ database, types, ingestor, policy: recording, logger });
+  const settings = new SettingsService({ database, types, ingestor, policy: recording });
   return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger, recording, settings };
 }

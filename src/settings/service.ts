@@ -4,7 +4,6 @@ import type { Ingestor } from '../audit/ingest.js';
 import type { LogInput } from '../audit/model.js';
 import type { Database } from '../db/client.js';
 import type { UserView } from '../history/users.js';
-import type { Logger } from '../logger.js';
 import * as groups from './groups.js';
 import { deleteLoggerSettings, listLoggerSettings, normaliseSettings, upsertLoggerSettings } from './logger-settings.js';
 import {
@@ -28,7 +27,6 @@ interface Deps {
   types: EventTypeRegistry;
   ingestor: Ingestor;
   policy: RecordingPolicy;
-  logger: Logger;
 }
 
 /**
