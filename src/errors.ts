@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'INVALID_QUERY'
   | 'INVALID_RULE'
+  | 'GROUP_CYCLE'
   | 'SUBSCRIBER_TOO_SLOW'
   | 'DATABASE_UNAVAILABLE';
 

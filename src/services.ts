@@ -9,6 +9,8 @@ import { FeedTail } from './live/feed-tail.js';
 import { Partitions } from './retention/partitions.js';
 import { Retention, RetentionWorker } from './retention/retention.js';
 import type { Logger } from './logger.js';
+import { RecordingPolicy } from './settings/policy.js';
+import { SettingsService } from './settings/service.js';
 
 /** Everything a request or a worker needs, built once per process. */
 export interface Services {
@@ -25,6 +27,9 @@ export interface Services {
   errorTriage: ErrorTriage;
   limits: Env;
   logger: Logger;
+  /** Logger settings as the write path applies them (an in-memory cache, reloaded on NOTIFY). */
+  recording: RecordingPolicy;
+  settings: SettingsService;
   /** Stops background work (the database stays open: its owner closes it). */
   close(): Promise<void>;
 }
@@ -35,6 +40,8 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   const types = new EventTypeRegistry(db);
   await types.seed();
   const bus = new EventBus();
+  const recording = new RecordingPolicy(database, logger.child({ module: 'settings' }));
+  await recording.start();
   const tail = new FeedTail(database, bus, logger.child({ module: 'feed' }));
   await tail.start();
   const partitions = new Partitions(database);
@@ -45,9 +52,11 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     types,
     limits,
     errors: errorTriage,
+    recording,
     ensurePartitions: (moments) => partitions.ensureFor(moments),
     onCommitted: (events) => tail.committed(events),
   });
+  const settings = new SettingsService({ database, types, ingestor, policy: recording });
   const retention = new Retention(db, partitions, ingestor, logger.child({ module: 'retention' }));
   const retentionWorker = new RetentionWorker(partitions, retention, logger.child({ module: 'retention' }), limits.RETENTION_CHECK_MINUTES * 60_000);
   await retentionWorker.start();
@@ -62,11 +71,14 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     partitions,
     retention,
     errorTriage,
+    recording,
+    settings,
     limits,
     logger,
     close: async () => {
       await retentionWorker.stop();
       await tail.stop();
+      await recording.stop();
     },
   };
 }

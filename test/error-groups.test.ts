@@ -39,7 +39,7 @@ let fpB = '';
 
 beforeAll(async () => {
   const [alice, bob, carol] = [await session('alice'), await session('bob'), await session('carol')];
-  const planted = [['query-start', 1], ['dialog-ok', 2]] as Array<[string, number]>;
+  const planted = [['query-start', 1], ['comment-posted', 2]] as Array<[string, number]>;
   const events = [
     // Alice: 3 × A on 2026-10-01, each with project-opened 30 minutes before (outside the default 10).
     ...[0, 180, 360].flatMap((m) => occurrence(alice, at('2026-10-01T06:00:00Z', m), A, [...planted, ['project-opened', 30]])),
@@ -84,13 +84,13 @@ describe('errorGroups', () => {
   it('finds the actions that come just before an error, within the last N events and M minutes', async () => {
     const byDefault = (await server.gql(GROUPS, {})).data.errorGroups.nodes;
     expect(byDefault[0].precedingActions).toEqual([
-      { type: 'dialog-ok', count: 6, share: 1 },
+      { type: 'comment-posted', count: 6, share: 1 },
       { type: 'query-start', count: 6, share: 1 },
     ]);
     expect(byDefault[1].precedingActions).toEqual([{ type: 'script-start', count: 2, share: 1 }]);
     const wider = (await server.gql(GROUPS, { withinMinutes: 60 })).data.errorGroups.nodes[0];
     expect(wider.precedingActions).toEqual([
-      { type: 'dialog-ok', count: 6, share: 1 },
+      { type: 'comment-posted', count: 6, share: 1 },
       { type: 'query-start', count: 6, share: 1 },
       { type: 'project-opened', count: 3, share: 0.5 },
     ]);

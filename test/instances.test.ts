@@ -5,7 +5,7 @@ let a: TestServer;
 let b: TestServer;
 beforeAll(async () => {
   a = await startTestServer();
-  b = await startTestServer({}, { sameDatabaseAs: a });
+  b = await a.startSecondInstance();
 });
 afterAll(async () => {
   await b?.stop();
@@ -58,7 +58,7 @@ describe('several instances on one database', () => {
       missed.push(...res.data.logBatch.results.map((r: { event: { id: string } }) => r.event.id));
     }
     // A server started after the events were stored: the replay comes from the database.
-    const c = await startTestServer({}, { sameDatabaseAs: a });
+    const c = await a.startSecondInstance();
     try {
       const resumed = subscribe(c.wsClient(), EVENTS, { after: cursor });
       await resumed.waitFor(1000, 20_000);

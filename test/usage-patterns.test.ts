@@ -7,7 +7,7 @@ let server: TestServer;
 const populations: Record<string, string[]> = {
   analysts: ['query-start', 'query-edited', 'query-created'],
   scientists: ['script-start', 'predictive-model-start', 'notebook-edited'],
-  designers: ['viewer-rendered', 'main-menu-item-click', 'dialog-ok'],
+  designers: ['viewer-rendered', 'main-menu-item-click', 'tutorial-completed'],
 };
 const members = Object.fromEntries(Object.keys(populations).map((group) => [group, Array.from({ length: 6 }, (_, i) => `${group.slice(0, 3)}-${i}`)]));
 

@@ -115,6 +115,8 @@ const byCategory: Record<string, Row[]> = {
     ['group-created', 'Group created'],
     ['group-renamed', 'Group renamed'],
     ['group-deleted', 'Group deleted'],
+    ['group-updated', 'Group updated'],
+    ['group-members-changed', 'Group members changed'],
     ['role-created', 'Role created'],
     ['role-renamed', 'Role renamed'],
     ['role-deleted', 'Role deleted'],
@@ -160,6 +162,8 @@ const byCategory: Record<string, Row[]> = {
     ['workbook-sort-removed', 'Workbook sort removed'],
     ['workbook-join-added', 'Workbook join added'],
   ],
+  // Changes to logger settings (recorded whatever the settings say).
+  settings: [['logger-settings-changed', 'Logger settings changed']],
   // The service's own reads, recorded so that looking at the log leaves a trace too.
   audit: [
     ['audit-log-viewed', 'Audit log viewed'],

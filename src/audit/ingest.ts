@@ -5,7 +5,7 @@ import { AuditError } from '../errors.js';
 import { loadEventsByIds } from '../history/events.js';
 import type { ErrorTriage } from '../history/error-groups.js';
 import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
-import type { AuditEvent, EntityRef, LogInput } from './model.js';
+import type { AuditEvent, EntityRef, LeftOutReason, LogInput, RecordingDecider } from './model.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
 /** What happened to one posted event. */
@@ -15,6 +15,8 @@ export interface LogOutcome {
   /** True when the idempotency key matched an event already stored: nothing new was written. */
   duplicate: boolean;
   event: AuditEvent | null;
+  /** Why the event was not recorded (then nothing was stored); null when it was. */
+  reason: LeftOutReason | null;
 }
 
 interface IngestDeps {
@@ -25,6 +27,8 @@ interface IngestDeps {
   limits: Limits;
   /** Fingerprint rules and regressions of error groups. */
   errors: Pick<ErrorTriage, 'fingerprint' | 'recordOccurrences'>;
+  /** Logger settings; without one every event is recorded. */
+  recording?: RecordingDecider;
   /** Called after the transaction commits, never before and never for a rolled-back batch. */
   onCommitted: (events: AuditEvent[]) => void;
 }
@@ -36,6 +40,10 @@ const CACHE_LIMIT = 100_000;
 function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(key, value);
+}
+
+function isErrorEvent(type: EventTypeRow, event: PreparedEvent): boolean {
+  return type.isError || event.errorMessage !== null || event.stackTrace !== null;
 }
 
 /** A JSON array as one query parameter: every row of a table in one statement, one round trip. */
@@ -80,29 +88,31 @@ export class Ingestor {
 
     // Cache entries learnt inside the transaction count only once it has committed.
     const learnt: Array<() => void> = [];
-    const { stored, duplicates } = await db.transaction(async (tx) => {
+    const { stored, duplicates, leftOut, commitDecision } = await db.transaction(async (tx) => {
       const sessions = await this.resolveSessions(tx, prepared, learnt);
-      const userIds = await this.resolveUsers(tx, prepared, sessions, learnt);
-      const entities = await this.resolveEntities(tx, prepared, learnt);
+      const { leftOut, commit: commitDecision } = this.decide(prepared, typeRows, sessions);
+      const kept = prepared.filter((_, i) => leftOut[i] === null);
+      const userIds = await this.resolveUsers(tx, kept, sessions, learnt);
+      const entities = await this.resolveEntities(tx, kept, learnt);
       // The transaction id comes along for free: it places the events in commit order.
       const ids = await queryRows<{ id: string; tx_id: string }>(
         tx,
         sql`select nextval('events_id_seq')::text as id, pg_current_xact_id()::text as tx_id
-            from generate_series(1, ${prepared.length}::int)`,
+            from generate_series(1, ${kept.length}::int)`,
       );
-      const duplicates = await this.claimIdempotencyKeys(tx, prepared, ids);
+      const duplicates = await this.claimIdempotencyKeys(tx, kept, ids);
 
       const stored: AuditEvent[] = [];
       const eventRows: unknown[] = [];
       const valueRows: unknown[] = [];
-      prepared.forEach((event, i) => {
+      kept.forEach((event, i) => {
         if (duplicates.has(i)) return;
         const id = ids[i]!.id;
         const type = typeRows.get(event.type)!;
         const session = event.sessionId ? sessions.get(event.sessionId) : undefined;
         const userLogin = event.userLogin ?? session?.login ?? null;
         const userId = userLogin ? userIds.get(userLogin)! : null;
-        const isError = type.isError || event.errorMessage !== null || event.stackTrace !== null;
+        const isError = isErrorEvent(type, event);
         const errorMessage = isError ? (event.errorMessage ?? event.description) : null;
         const fingerprint = isError ? this.deps.errors.fingerprint(event.type, errorMessage, event.stackTrace) : null;
         eventRows.push({
@@ -173,21 +183,42 @@ export class Ingestor {
             event_id bigint, occurred_at timestamptz, parameter_id int, position smallint, value text, entity_id uuid)`);
       }
       await this.deps.errors.recordOccurrences(tx, stored);
-      return { stored, duplicates };
+      return { stored, duplicates, leftOut, commitDecision };
     });
     for (const apply of learnt) apply();
+    commitDecision();
     if (stored.length > 0) this.deps.onCommitted(stored);
 
     const earlier = duplicates.size > 0 ? await loadEventsByIds(db, [...new Set(duplicates.values())]) : new Map<string, AuditEvent>();
     const byIndex = new Map(stored.map((event, i) => [i, event]));
     let next = 0;
-    return prepared.map((_, i) => {
-      const duplicateOf = duplicates.get(i);
+    let keptIndex = 0;
+    return prepared.map((_, i): LogOutcome => {
+      const reason = leftOut[i];
+      if (reason) return { recorded: false, duplicate: false, event: null, reason };
+      const duplicateOf = duplicates.get(keptIndex++);
       if (duplicateOf !== undefined) {
-        return { recorded: true, duplicate: true, event: earlier.get(duplicateOf) ?? null };
+        return { recorded: true, duplicate: true, event: earlier.get(duplicateOf) ?? null, reason: null };
       }
-      return { recorded: true, duplicate: false, event: byIndex.get(next++) ?? null };
+      return { recorded: true, duplicate: false, event: byIndex.get(next++) ?? null, reason: null };
     });
+  }
+
+  /** Asks the logger settings which events are recorded; errors always are. */
+  private decide(prepared: PreparedEvent[], typeRows: Map<string, EventTypeRow>, sessions: Map<string, { login: string }>) {
+    if (!this.deps.recording) return { leftOut: prepared.map(() => null), commit: () => {} };
+    return this.deps.recording.decide(
+      prepared.map((event) => {
+        const type = typeRows.get(event.type)!;
+        return {
+          type,
+          userLogin: event.userLogin ?? (event.sessionId ? (sessions.get(event.sessionId)?.login ?? null) : null),
+          sessionId: event.sessionId,
+          occurredAt: event.occurredAt,
+          isError: isErrorEvent(type, event),
+        };
+      }),
+    );
   }
 
   /** Parameter definitions per (type, name), created on first use outside the batch transaction. */

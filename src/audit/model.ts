@@ -69,3 +69,25 @@ export interface AuditEvent {
   /** Set on errors as they are stored: their group's status then (REGRESSED when this one reopened it). */
   errorGroupStatus?: string;
 }
+
+/** Why an event was not recorded: logger settings switched its type off, or it came again too soon. */
+export const LEFT_OUT_REASONS = ['DISABLED_BY_SETTINGS', 'THROTTLED'] as const;
+export type LeftOutReason = (typeof LEFT_OUT_REASONS)[number];
+
+/** What the recording decision needs to know of one validated event. */
+export interface RecordingCandidate {
+  type: { name: string; category: string; standard: boolean };
+  /** The event's user (its own, or its session's); null for an anonymous event. */
+  userLogin: string | null;
+  sessionId: string | null;
+  occurredAt: Date;
+  isError: boolean;
+}
+
+/**
+ * Decides, from memory, which events of a batch are recorded. `leftOut[i]` is null for a recorded
+ * event; `commit` is called once the batch is stored (throttling remembers only what was stored).
+ */
+export interface RecordingDecider {
+  decide(events: RecordingCandidate[]): { leftOut: Array<LeftOutReason | null>; commit(): void };
+}

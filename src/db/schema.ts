@@ -228,3 +228,25 @@ export const errorFingerprintRules = pgTable('error_fingerprint_rules', {
   fingerprint: text('fingerprint').notNull(),
   createdAt: time('created_at').notNull().defaultNow(),
 });
+
+/**
+ * Who records what: one row per target — the global default (`target_key` 'global'), a user
+ * ('user:<id>') or a group ('group:<id>'). The key makes "one setting per target" a plain unique
+ * constraint; user_id and group_id keep the references (and cascade).
+ */
+export const loggerSettings = pgTable('logger_settings', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  targetKey: text('target_key').notNull().unique(),
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  groupId: uuid('group_id').references(() => groups.id, { onDelete: 'cascade' }),
+  /** STANDARD, VERBOSE, CUSTOM or OFF. */
+  level: text('level').notNull(),
+  /** CUSTOM only: switched on / off on top of Standard, by type name or by category. */
+  typesOn: text('types_on').array().notNull().default(sql`'{}'::text[]`),
+  typesOff: text('types_off').array().notNull().default(sql`'{}'::text[]`),
+  categoriesOn: text('categories_on').array().notNull().default(sql`'{}'::text[]`),
+  categoriesOff: text('categories_off').array().notNull().default(sql`'{}'::text[]`),
+  /** The same type from the same session inside this many seconds is recorded once; 0: no throttle. */
+  throttleSeconds: integer('throttle_seconds').notNull().default(0),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});

@@ -21,22 +21,18 @@ export interface TestServer {
   wsUrl: string;
   services: Services;
   database: Database;
-  /** The PostgreSQL URL of this server's database (PostgreSQL mode only). */
-  databaseUrl?: string;
   /** POSTs one operation over real HTTP. */
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Rows of a raw query run directly against this server's database. */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
   /** A graphql-ws client on this server (closed by stop()). */
   wsClient(connectionParams?: Record<string, unknown>): Client;
+  /**
+   * Another server instance over the SAME database: embedded, the same PGlite; PostgreSQL, its own
+   * connection pool (a real second instance). Its stop() leaves the database to the first server.
+   */
+  startSecondInstance(): Promise<TestServer>;
   stop(): Promise<void>;
-}
-
-async function openFor(other: TestServer | undefined): Promise<{ database: Database; drop: () => Promise<void>; url?: string }> {
-  if (!other) return freshDatabase();
-  if (!other.databaseUrl) return { database: { ...other.database, close: async () => {} }, drop: async () => {} };
-  const database = await openDatabase({ databaseUrl: other.databaseUrl, dataDir: 'unused', poolSize: 5 });
-  return { database, drop: async () => {}, url: other.databaseUrl };
 }
 
 /** A fresh database for one test file: an embedded PGlite from the template, or a new PostgreSQL database. */
@@ -67,17 +63,17 @@ export async function freshDatabase(): Promise<{ database: Database; drop: () =>
   };
 }
 
-/**
- * Starts the real server on port 0 over a fresh database, or, with `sameDatabaseAs`, a second
- * instance over another server's database: on PostgreSQL a separate connection pool (a real second
- * instance); embedded, the same PGlite (one process can open it only once).
- */
-export async function startTestServer(
-  envOverrides: Record<string, string> = {},
-  options: { sameDatabaseAs?: TestServer } = {},
-): Promise<TestServer> {
+/** Starts the real server on port 0 over a fresh database. */
+export async function startTestServer(envOverrides: Record<string, string> = {}): Promise<TestServer> {
   const env: Env = loadEnv({ LOG_LEVEL: 'silent', ...envOverrides });
-  const { database, drop, url: databaseUrl } = await openFor(options.sameDatabaseAs);
+  const { database, drop, url: databaseUrl } = await freshDatabase();
+  return serve(env, database, databaseUrl, async () => {
+    await database.close();
+    await drop();
+  });
+}
+
+async function serve(env: Env, database: Database, databaseUrl: string | undefined, release: () => Promise<void>): Promise<TestServer> {
   const services = await createServices(database, env, createLogger(env.LOG_LEVEL));
   const app = buildApp(services);
   const { url } = await app.start(0, '127.0.0.1');
@@ -88,7 +84,6 @@ export async function startTestServer(
     wsUrl,
     services,
     database,
-    databaseUrl,
     async gql(query, variables, headers) {
       const response = await fetch(url, {
         method: 'POST',
@@ -103,12 +98,16 @@ export async function startTestServer(
       clients.push(client);
       return client;
     },
+    async startSecondInstance() {
+      if (!databaseUrl) return serve(env, database, undefined, async () => {});
+      const second = await openDatabase({ databaseUrl, dataDir: 'unused', poolSize: 3 });
+      return serve(env, second, databaseUrl, () => second.close());
+    },
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
       await services.close();
-      await database.close();
-      await drop();
+      await release();
     },
   };
 }

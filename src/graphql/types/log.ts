@@ -1,5 +1,5 @@
 import type { LogOutcome } from '../../audit/ingest.js';
-import type { LogInput as LogInputShape } from '../../audit/model.js';
+import { LEFT_OUT_REASONS, type LogInput as LogInputShape } from '../../audit/model.js';
 import { builder } from '../builder.js';
 import { Event, EventSource } from './event.js';
 
@@ -29,9 +29,19 @@ function toLogInput(input: LogInputArg): LogInputShape {
   return { ...input, sessionId: input.sessionId === null || input.sessionId === undefined ? null : String(input.sessionId) };
 }
 
+const LeftOutReason = builder.enumType('LeftOutReason', {
+  description: 'Why an event was not recorded: its type is switched off for its user, or it came again inside the throttle interval.',
+  values: LEFT_OUT_REASONS,
+});
+
+const LeftOutCount = builder.objectRef<{ reason: (typeof LEFT_OUT_REASONS)[number]; count: number }>('LeftOutCount').implement({
+  fields: (t) => ({ reason: t.field({ type: LeftOutReason, resolve: (c) => c.reason }), count: t.exposeInt('count') }),
+});
+
 const LogResult = builder.objectRef<LogOutcome>('LogResult').implement({
   fields: (t) => ({
-    recorded: t.exposeBoolean('recorded', { description: 'The event is stored (now, or earlier under the same idempotency key).' }),
+    recorded: t.exposeBoolean('recorded', { description: 'The event is stored (now, or earlier under the same idempotency key); false when the logger settings left it out.' }),
+    reason: t.field({ type: LeftOutReason, nullable: true, description: 'Why the event was not recorded; null when it was.', resolve: (o) => o.reason }),
     duplicate: t.exposeBoolean('duplicate', { description: 'The idempotency key matched a stored event; nothing new was written.' }),
     event: t.field({ type: Event, nullable: true, resolve: (o) => o.event }),
   }),
@@ -42,6 +52,12 @@ const LogBatchResult = builder
   .implement({
     fields: (t) => ({
       recorded: t.int({ description: 'Events stored by this call.', resolve: (r) => r.results.filter((o) => o.recorded && !o.duplicate).length }),
+      leftOut: t.int({ description: 'Events the logger settings left out (not stored).', resolve: (r) => r.results.filter((o) => !o.recorded).length }),
+      leftOutByReason: t.field({
+        type: [LeftOutCount],
+        description: 'The left-out events by reason, every reason listed.',
+        resolve: (r) => LEFT_OUT_REASONS.map((reason) => ({ reason, count: r.results.filter((o) => o.reason === reason).length })),
+      }),
       duplicates: t.int({ description: 'Events already stored under their idempotency key.', resolve: (r) => r.results.filter((o) => o.duplicate).length }),
       results: t.field({ type: [LogResult], description: 'One result per input event, in input order.', resolve: (r) => r.results }),
     }),
