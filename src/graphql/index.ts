@@ -6,6 +6,8 @@ import './types/entity-activity.js';
 import './types/event-type.js';
 import './types/log.js';
 import './types/user.js';
+import './types/changes.js';
+import './types/suggestion.js';
 
 export const schema = builder.toSchema();
 
