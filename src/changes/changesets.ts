@@ -183,7 +183,7 @@ export async function recordChanges(deps: ChangeDeps, input: RecordChangesInput,
 /** Changesets of an entity, newest first (by version), each with its changes in sequence. */
 export async function entityChanges(db: Db, entityId: string, page: PageArgs, maxPage: number): Promise<Connection<ChangesetView>> {
   checkPageSize(page.first, maxPage);
-  let before = Number.MAX_SAFE_INTEGER;
+  let before: number | null = null;
   if (page.after) {
     const match = /^v:(\d{1,9})$/.exec(Buffer.from(page.after, 'base64url').toString());
     if (!match) throw new AuditError('INVALID_CURSOR', `"${page.after.slice(0, 100)}" is not a cursor this service gave out`);
@@ -192,7 +192,7 @@ export async function entityChanges(db: Db, entityId: string, page: PageArgs, ma
   const rows = await queryRows<{ event_id: string; version: number }>(
     db,
     sql`select distinct event_id::text as event_id, entity_version as version from event_changes
-        where entity_id = ${entityId} and entity_version is not null and entity_version < ${before}
+        where entity_id = ${entityId} and entity_version is not null ${before === null ? sql`` : sql`and entity_version < ${before}`}
         order by entity_version desc limit ${page.first + 1}`,
   );
   const pageRows = rows.slice(0, page.first);
