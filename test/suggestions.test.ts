@@ -150,6 +150,7 @@ describe('suggestions', () => {
     expect((await list({ requestor: 'bob' })).nodes.length).toBe(1);
     expect((await list({ approverGroup: 'stewards' })).nodes.length).toBe(7);
     expect((await list({ approverGroup: 'others' })).nodes.length).toBe(0);
+    expect((await list({ completedBy: 'bob' })).nodes.map((n: { status: string }) => n.status)).toEqual(['CANCELLED']);
     expect((await list({ since: new Date(Date.now() + 60_000).toISOString() })).nodes.length).toBe(0);
     expect((await list({ until: new Date(Date.now() + 60_000).toISOString() })).nodes.length).toBe(7);
     const page1 = await list({}, 4);

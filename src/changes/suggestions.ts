@@ -33,6 +33,8 @@ export interface SuggestionFilter {
   requestor?: string | null | undefined;
   /** The approver group's name. */
   approverGroup?: string | null | undefined;
+  /** Login of who approved, rejected or cancelled it. */
+  completedBy?: string | null | undefined;
   /** Created at or after (inclusive). */
   since?: Date | null | undefined;
   /** Created before (exclusive). */
@@ -122,6 +124,7 @@ export async function findSuggestions(db: Db, filter: SuggestionFilter, page: Pa
   if (filter.target) conditions.push(sql`(en.type, en.external_id) = (${filter.target.type}, ${filter.target.id})`);
   if (filter.requestor) conditions.push(sql`r.login = ${filter.requestor}`);
   if (filter.approverGroup) conditions.push(sql`g.name = ${filter.approverGroup}`);
+  if (filter.completedBy) conditions.push(sql`c.login = ${filter.completedBy}`);
   if (filter.since) conditions.push(sql`s.created_at >= ${filter.since.toISOString()}::timestamptz`);
   if (filter.until) conditions.push(sql`s.created_at < ${filter.until.toISOString()}::timestamptz`);
   if (page.after) {
@@ -298,6 +301,7 @@ export function suggestionUpdateMatcher(filter: SuggestionFilter): (event: Audit
       (!filter.target || (target?.type === filter.target.type && target.externalId === filter.target.id)) &&
       (!filter.requestor || param(event, 'requestor') === filter.requestor) &&
       (!filter.approverGroup || param(event, 'approverGroup') === filter.approverGroup) &&
+      (!filter.completedBy || param(event, 'completedBy') === filter.completedBy) &&
       (!filter.since || event.occurredAt >= filter.since) &&
       (!filter.until || event.occurredAt < filter.until)
     );

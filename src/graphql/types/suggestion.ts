@@ -67,6 +67,7 @@ const SuggestionFilter = builder.inputType('SuggestionFilter', {
     target: t.field({ type: EntityRefInput, required: false }),
     requestor: t.string({ required: false, description: 'Login.' }),
     approverGroup: t.string({ required: false, description: 'Group name.' }),
+    completedBy: t.string({ required: false, description: 'Login of who approved, rejected or cancelled it.' }),
     since: t.field({ type: 'DateTime', required: false, description: 'Proposed at or after (inclusive).' }),
     until: t.field({ type: 'DateTime', required: false, description: 'Proposed before (exclusive).' }),
   }),
