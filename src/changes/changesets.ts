@@ -191,8 +191,9 @@ export async function entityChanges(db: Db, entityId: string, page: PageArgs, ma
   }
   const rows = await queryRows<{ event_id: string; version: number }>(
     db,
-    sql`select distinct event_id::text as event_id, entity_version as version from event_changes
-        where entity_id = ${entityId} and entity_version is not null ${before === null ? sql`` : sql`and entity_version < ${before}`}
+    // Every changeset has a change number 1: one row per changeset, straight off the index.
+    sql`select event_id::text as event_id, entity_version as version from event_changes
+        where entity_id = ${entityId} and entity_version is not null and sequence = 1 ${before === null ? sql`` : sql`and entity_version < ${before}`}
         order by entity_version desc limit ${page.first + 1}`,
   );
   const pageRows = rows.slice(0, page.first);

@@ -157,9 +157,7 @@ export interface ProposeInput {
 export async function proposeSuggestion(deps: ChangeDeps, input: ProposeInput, who: Actor): Promise<SuggestionView> {
   const requestor = requireActor(who, 'proposeSuggestion');
   const changes = validateChanges(input.changes, deps.limits);
-  if (input.comment && input.comment.length > deps.limits.MAX_MESSAGE_LENGTH) {
-    throw new AuditError('VALUE_TOO_LONG', `comment: is ${input.comment.length} characters long; the limit is ${deps.limits.MAX_MESSAGE_LENGTH}`, { field: 'comment' });
-  }
+  checkText(input.comment ?? null, 'comment', deps.limits.MAX_MESSAGE_LENGTH);
   const [group] = await queryRows<{ id: string }>(deps.db, sql`select id from groups where name = ${input.approverGroup}`);
   if (!group) throw new AuditError('NOT_FOUND', `no group "${input.approverGroup}" to approve the suggestion`, { field: 'approverGroup' });
   const id = randomUUID();
@@ -218,67 +216,65 @@ async function lockOpen(tx: Db, id: string): Promise<void> {
 type Decision = 'APPROVED' | 'REJECTED' | 'CANCELLED';
 const STEP_TYPE: Record<Decision, string> = { APPROVED: 'suggestion.approve', REJECTED: 'suggestion.reject', CANCELLED: 'suggestion.cancel' };
 
-async function decide(deps: ChangeDeps, id: string, decision: Decision, actor: string, reason: string | null, source: EventSource | null | undefined): Promise<SuggestionView> {
-  const s = await getSuggestion(deps.db, id);
-  const target: EntityRef = { type: s.target.type, id: s.target.externalId };
-  const step = {
-    type: STEP_TYPE[decision],
-    user: actor,
-    source: source ?? 'API',
-    message: reason,
-    parameters: stepParameters(s, target, decision, { completedBy: actor }),
-  };
-  // Approving applies the proposal as a changeset.applied event, child of the suggestion.approve step.
-  const applied =
-    decision === 'APPROVED'
-      ? [{ type: 'changeset.applied', user: actor, source: source ?? 'API', message: `Applied suggestion ${id}`, parameters: stepParameters(s, target, decision, { completedBy: actor }) }]
-      : [];
-  await deps.ingestor.logBatch([step, ...applied], {
-    withinTransaction: async (tx, [stepEvent, appliedEvent]) => {
-      if (appliedEvent) await lockEntity(tx, s.target.id);
-      await lockOpen(tx, id);
-      if (appliedEvent) {
-        await storeChanges(tx, appliedEvent, s.target.id, s.changes, { changeType: 'approve', apply: true, parentEventId: stepEvent!.id });
-      }
-      await tx.execute(sql`
-        update suggestions set status = ${decision}, completed_by_id = ${stepEvent!.userId}, reason = ${reason},
-               decided_at = ${stepEvent!.occurredAt.toISOString()}::timestamptz, decision_event_id = ${stepEvent!.id}::bigint,
-               applied_event_id = ${appliedEvent ? appliedEvent.id : null}::bigint
-        where id = ${id}`);
-    },
-  });
-  return getSuggestion(deps.db, id);
+function checkText(text: string | null, field: string, max: number): void {
+  if (text && text.length > max) throw new AuditError('VALUE_TOO_LONG', `${field}: is ${text.length} characters long; the limit is ${max}`, { field });
 }
 
-async function prepareDecision(deps: ChangeDeps, id: string, who: Actor, what: string): Promise<{ s: SuggestionView; actor: string }> {
+/** Records the deciding step (and, for an approval, the applied changeset) once the checks passed. */
+async function decide(deps: ChangeDeps, s: SuggestionView, decision: Decision, actor: string, reason: string | null, source: EventSource | null | undefined): Promise<SuggestionView> {
+  checkOpen(s);
+  const target: EntityRef = { type: s.target.type, id: s.target.externalId };
+  const event = (type: string, message: string | null) => ({
+    type,
+    user: actor,
+    source: source ?? 'API',
+    message,
+    parameters: stepParameters(s, target, decision, { completedBy: actor }),
+  });
+  // Approving applies the proposal as a changeset.applied event, child of the suggestion.approve step.
+  const events = [event(STEP_TYPE[decision], reason), ...(decision === 'APPROVED' ? [event('changeset.applied', `Applied suggestion ${s.id}`)] : [])];
+  await deps.ingestor.logBatch(events, {
+    withinTransaction: async (tx, [step, applied]) => {
+      // Entity before suggestion, always: the order every writer locks in.
+      if (applied) await lockEntity(tx, s.target.id);
+      await lockOpen(tx, s.id);
+      if (applied) await storeChanges(tx, applied, s.target.id, s.changes, { changeType: 'approve', apply: true, parentEventId: step!.id });
+      await tx.execute(sql`
+        update suggestions set status = ${decision}, completed_by_id = ${step!.userId}, reason = ${reason},
+               decided_at = ${step!.occurredAt.toISOString()}::timestamptz, decision_event_id = ${step!.id}::bigint,
+               applied_event_id = ${applied ? applied.id : null}::bigint
+        where id = ${s.id}`);
+    },
+  });
+  return getSuggestion(deps.db, s.id);
+}
+
+async function prepareDecision(deps: ChangeDeps, id: string, who: Actor, what: string, reason: string | null): Promise<{ s: SuggestionView; actor: string }> {
   const actor = requireActor(who, what);
-  const s = await getSuggestion(deps.db, id);
-  return { s, actor };
+  checkText(reason, what === 'approveSuggestion' ? 'comment' : 'reason', deps.limits.MAX_MESSAGE_LENGTH);
+  return { s: await getSuggestion(deps.db, id), actor };
 }
 
 /** Applies the proposed changes (a changeset.applied event) and records suggestion.approve. */
 export async function approveSuggestion(deps: ChangeDeps, id: string, comment: string | null, who: Actor, source?: EventSource | null): Promise<SuggestionView> {
-  const { s, actor } = await prepareDecision(deps, id, who, 'approveSuggestion');
+  const { s, actor } = await prepareDecision(deps, id, who, 'approveSuggestion', comment);
   await checkApprover(deps.db, s, actor, who.isAdmin);
-  checkOpen(s);
-  return decide(deps, id, 'APPROVED', actor, comment, source);
+  return decide(deps, s, 'APPROVED', actor, comment, source);
 }
 
 export async function rejectSuggestion(deps: ChangeDeps, id: string, reason: string | null, who: Actor, source?: EventSource | null): Promise<SuggestionView> {
-  const { s, actor } = await prepareDecision(deps, id, who, 'rejectSuggestion');
+  const { s, actor } = await prepareDecision(deps, id, who, 'rejectSuggestion', reason);
   await checkApprover(deps.db, s, actor, who.isAdmin);
-  checkOpen(s);
-  return decide(deps, id, 'REJECTED', actor, reason, source);
+  return decide(deps, s, 'REJECTED', actor, reason, source);
 }
 
 /** Only the requestor cancels their own suggestion. */
 export async function cancelSuggestion(deps: ChangeDeps, id: string, reason: string | null, who: Actor, source?: EventSource | null): Promise<SuggestionView> {
-  const { s, actor } = await prepareDecision(deps, id, who, 'cancelSuggestion');
+  const { s, actor } = await prepareDecision(deps, id, who, 'cancelSuggestion', reason);
   if (actor !== s.requestor) {
     throw new AuditError('NOT_THE_REQUESTOR', `only ${s.requestor}, who proposed suggestion ${id}, may cancel it`, { field: 'id' });
   }
-  checkOpen(s);
-  return decide(deps, id, 'CANCELLED', actor, reason, source);
+  return decide(deps, s, 'CANCELLED', actor, reason, source);
 }
 
 /** One step of a suggestion as it went by: the event, and the status it left the suggestion in. */

@@ -31,7 +31,7 @@ const ProposedChange = builder.objectRef<SuggestionView['changes'][number]>('Pro
   }),
 });
 
-const event = (id: string | null) => (_s: unknown, _args: unknown, ctx: Context) => (id ? findEvent(ctx.services.db, id) : null);
+const eventById = (ctx: Context, id: string | null) => (id ? findEvent(ctx.services.db, id) : null);
 
 export const Suggestion = builder.objectRef<SuggestionView>('Suggestion').implement({
   description: 'A proposed change to an entity, decided once by a member of its approver group (or an administrator).',
@@ -48,12 +48,12 @@ export const Suggestion = builder.objectRef<SuggestionView>('Suggestion').implem
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     decidedAt: t.expose('decidedAt', { type: 'DateTime', nullable: true }),
     proposalEvent: t.field({ type: Event, resolve: (s, _a, ctx) => findEvent(ctx.services.db, s.proposalEventId).then((e) => e!) }),
-    decisionEvent: t.field({ type: Event, nullable: true, resolve: (s, a, ctx) => event(s.decisionEventId)(s, a, ctx) }),
+    decisionEvent: t.field({ type: Event, nullable: true, resolve: (s, _a, ctx) => eventById(ctx, s.decisionEventId) }),
     appliedEvent: t.field({
       type: Event,
       nullable: true,
       description: 'The changeset.applied event of an approved suggestion.',
-      resolve: (s, a, ctx) => event(s.appliedEventId)(s, a, ctx),
+      resolve: (s, _a, ctx) => eventById(ctx, s.appliedEventId),
     }),
   }),
 });
