@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actingUser } from '../src/changes/changesets.js';
+import { printedSchema } from '../src/graphql/index.js';
 import { sql, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -228,5 +230,24 @@ describe('revert', () => {
     expect((await server.gql(REVERT, { eventId: '999999999' })).errors?.[0]?.extensions?.code).toBe('NOT_A_CHANGESET');
     expect((await server.gql(REVERT, { entity: { type: 'dataset', id: 'nope' }, to: times[0] })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect((await server.gql(REVERT, {})).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('the acting user', () => {
+  it('is the credential’s user, else the actor argument; a bound credential cannot name someone else', () => {
+    expect(actingUser('alice', null, false)).toEqual({ actor: 'alice', isAdmin: false });
+    expect(actingUser('alice', 'alice', true)).toEqual({ actor: 'alice', isAdmin: true });
+    expect(actingUser(null, ' bob ', false)).toEqual({ actor: 'bob', isAdmin: false });
+    expect(actingUser(null, null, false)).toEqual({ actor: null, isAdmin: false });
+    expect(() => actingUser('alice', 'bob', true)).toThrow(expect.objectContaining({ code: 'ACTOR_MISMATCH' }));
+  });
+});
+
+describe('the contract', () => {
+  it('has the design’s root fields for changes and suggestions', () => {
+    const printed = printedSchema();
+    for (const field of ['recordChanges(', 'revertChanges(', 'proposeSuggestion(', 'approveSuggestion(', 'rejectSuggestion(', 'cancelSuggestion(', 'suggestions(', 'suggestionUpdates(', 'changes(', 'stateAt(']) {
+      expect(printed).toContain(`  ${field}`);
+    }
   });
 });

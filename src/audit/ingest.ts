@@ -72,10 +72,7 @@ export class Ingestor {
       });
     }
     const now = new Date();
-    return this.store(
-      inputs.map((input, index) => prepareEvent(input, index, limits, now, true)),
-      options,
-    );
+    return this.store(inputs.map((input, index) => prepareEvent(input, index, limits, now, true)), options);
   }
 
   private async store(prepared: PreparedEvent[], options: StoreOptions): Promise<LogOutcome[]> {
