@@ -31,6 +31,14 @@ export type ErrorCode =
   | 'INVALID_RULE'
   | 'GROUP_CYCLE'
   | 'SUBSCRIBER_TOO_SLOW'
+  | 'ACTOR_REQUIRED'
+  | 'ACTOR_MISMATCH'
+  | 'NOT_A_CHANGESET'
+  | 'REVERT_CONFLICT'
+  | 'NOTHING_TO_REVERT'
+  | 'NOT_AN_APPROVER'
+  | 'NOT_THE_REQUESTOR'
+  | 'SUGGESTION_ALREADY_DECIDED'
   | 'DATABASE_UNAVAILABLE';
 
 /** Errors of the driver that mean the database could not be reached, not that the query was wrong. */

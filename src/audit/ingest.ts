@@ -46,6 +46,15 @@ function isErrorEvent(type: EventTypeRow, event: PreparedEvent): boolean {
   return type.isError || event.errorMessage !== null || event.stackTrace !== null;
 }
 
+/** Per-call options of log and logBatch. */
+export interface StoreOptions {
+  /**
+   * Runs inside the batch transaction once the events are inserted (duplicates left out): a
+   * module that stores rows with its events (changesets, suggestions) commits or fails with them.
+   */
+  withinTransaction?: (tx: Db, stored: AuditEvent[]) => Promise<void>;
+}
+
 /** A JSON array as one query parameter: every row of a table in one statement, one round trip. */
 const json = (rows: unknown[]) => sql`${JSON.stringify(rows)}::json`;
 
@@ -61,12 +70,12 @@ export class Ingestor {
 
   constructor(private readonly deps: IngestDeps) {}
 
-  async log(input: LogInput): Promise<LogOutcome> {
-    const [outcome] = await this.store([prepareEvent(input, 0, this.deps.limits, new Date(), false)]);
+  async log(input: LogInput, options: StoreOptions = {}): Promise<LogOutcome> {
+    const [outcome] = await this.store([prepareEvent(input, 0, this.deps.limits, new Date(), false)], options);
     return outcome!;
   }
 
-  async logBatch(inputs: LogInput[]): Promise<LogOutcome[]> {
+  async logBatch(inputs: LogInput[], options: StoreOptions = {}): Promise<LogOutcome[]> {
     const { limits } = this.deps;
     if (inputs.length > limits.MAX_BATCH_SIZE) {
       throw new AuditError('BATCH_TOO_LARGE', `A batch holds at most ${limits.MAX_BATCH_SIZE} events; this one has ${inputs.length}. Split it.`, {
@@ -75,10 +84,10 @@ export class Ingestor {
       });
     }
     const now = new Date();
-    return this.store(inputs.map((input, index) => prepareEvent(input, index, limits, now, true)));
+    return this.store(inputs.map((input, index) => prepareEvent(input, index, limits, now, true)), options);
   }
 
-  private async store(prepared: PreparedEvent[]): Promise<LogOutcome[]> {
+  private async store(prepared: PreparedEvent[], options: StoreOptions): Promise<LogOutcome[]> {
     if (prepared.length === 0) return [];
     const { db, types } = this.deps;
     const typeRows = await types.resolve(prepared.map((e) => e.type));
@@ -183,6 +192,7 @@ export class Ingestor {
             event_id bigint, occurred_at timestamptz, parameter_id int, position smallint, value text, entity_id uuid)`);
       }
       await this.deps.errors.recordOccurrences(tx, stored);
+      if (options.withinTransaction) await options.withinTransaction(tx, stored);
       return { stored, duplicates, leftOut, commitDecision };
     });
     for (const apply of learnt) apply();

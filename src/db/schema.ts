@@ -7,6 +7,7 @@ import {
   doublePrecision,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   serial,
@@ -250,3 +251,85 @@ export const loggerSettings = pgTable('logger_settings', {
   throttleSeconds: integer('throttle_seconds').notNull().default(0),
   updatedAt: time('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * Field-level changes of an event, in sequence (data.world's changesets). The key holds occurred_at,
+ * like events, so the table can be partitioned by month. Rows with an entity_version changed the
+ * entity's state (replayed in version order); proposals of suggestions have none.
+ */
+export const eventChanges = pgTable(
+  'event_changes',
+  {
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    occurredAt: time('occurred_at').notNull(),
+    sequence: integer('sequence').notNull(),
+    /** ADD, REMOVE or SET. */
+    action: text('action').notNull(),
+    field: text('field').notNull(),
+    previousValue: text('previous_value'),
+    newValue: text('new_value'),
+    dataType: text('data_type'),
+    language: text('language'),
+    /** The target entity. */
+    entityId: uuid('entity_id').notNull(),
+    /** The entity's version this changeset made (1, 2, …: the order its changes apply in); null when not applied. */
+    entityVersion: integer('entity_version'),
+    /** apply (recorded or reverted), propose (a suggestion), approve (an approved suggestion applied). */
+    changeType: text('change_type').notNull(),
+    /** The step event this changeset belongs to (the suggestion.approve of a changeset.applied). */
+    parentEventId: bigint('parent_event_id', { mode: 'number' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.sequence, t.occurredAt] }),
+    index('event_changes_entity_version_idx').on(t.entityId, t.entityVersion),
+    index('event_changes_parent_idx')
+      .on(t.parentEventId)
+      .where(sql`${t.parentEventId} is not null`),
+  ],
+);
+
+/** The current state of an entity that has changesets; its row lock orders writers. */
+export const entityStates = pgTable('entity_states', {
+  entityId: uuid('entity_id')
+    .primaryKey()
+    .references(() => entities.id),
+  version: integer('version').notNull().default(0),
+  /** field → [{value, dataType, language}], the same shape the changes replay into. */
+  fields: jsonb('fields').notNull().default(sql`'{}'::jsonb`),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});
+
+export const suggestions = pgTable(
+  'suggestions',
+  {
+    id: uuid('id').primaryKey(),
+    entityId: uuid('entity_id')
+      .notNull()
+      .references(() => entities.id),
+    requestorId: uuid('requestor_id')
+      .notNull()
+      .references(() => users.id),
+    approverGroupId: uuid('approver_group_id')
+      .notNull()
+      .references(() => groups.id),
+    /** PROPOSED, APPROVED, REJECTED or CANCELLED. */
+    status: text('status').notNull().default('PROPOSED'),
+    completedById: uuid('completed_by_id').references(() => users.id),
+    /** The proposed changes: [{action, field, value, dataType, language}]. */
+    changes: jsonb('changes').notNull(),
+    comment: text('comment'),
+    /** Why it was rejected or cancelled, or the approver's note. */
+    reason: text('reason'),
+    createdAt: time('created_at').notNull(),
+    decidedAt: time('decided_at'),
+    proposalEventId: bigint('proposal_event_id', { mode: 'number' }).notNull(),
+    decisionEventId: bigint('decision_event_id', { mode: 'number' }),
+    /** The changeset.applied event of an approved suggestion. */
+    appliedEventId: bigint('applied_event_id', { mode: 'number' }),
+  },
+  (t) => [
+    index('suggestions_entity_idx').on(t.entityId, t.createdAt.desc()),
+    index('suggestions_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('suggestions_status_idx').on(t.status, t.createdAt.desc()),
+  ],
+);

@@ -15,6 +15,8 @@ import './types/usage.js';
 import './types/function-usage.js';
 import './types/lineage.js';
 import './types/usage-patterns.js';
+import './types/changes.js';
+import './types/suggestion.js';
 
 export const schema = builder.toSchema();
 

@@ -51,7 +51,28 @@ export interface TypeDecision {
 export const SETTINGS_CHANNEL = 'audit_logger_settings';
 
 /** Built-in types recording changes to settings and groups: recorded whatever the settings say. */
-export const SETTINGS_AUDIT_TYPES = ['logger-settings-changed', 'group-created', 'group-updated', 'group-members-changed'] as const;
+/**
+ * Types that logger settings never switch off: the audit of settings and groups themselves, the
+ * service's own records (retention, reads of the log, credentials), and changesets and suggestion
+ * steps, which entity state and the suggestion workflow are rebuilt from.
+ */
+export const ALWAYS_RECORDED_TYPES = [
+  'logger-settings-changed',
+  'group-created',
+  'group-updated',
+  'group-members-changed',
+  'retention-policy-changed',
+  'retention-month-dropped',
+  'audit-log-viewed',
+  'resource.create',
+  'resource.update',
+  'resource.delete',
+  'changeset.applied',
+  'suggestion.create',
+  'suggestion.approve',
+  'suggestion.reject',
+  'suggestion.cancel',
+] as const;
 
 export function targetLabel(target: SettingTarget): string {
   return target.kind === 'GLOBAL' ? 'global' : target.kind === 'USER' ? `user:${target.login}` : `group:${target.name}`;

@@ -1,9 +1,9 @@
 import type { LoggerSettingView, TypeDecision } from './model.js';
-import { SETTINGS_AUDIT_TYPES } from './model.js';
+import { ALWAYS_RECORDED_TYPES } from './model.js';
 
 /**
  * The resolution rule, pure and in memory. For a user and an event type:
- *   1. errors, and the audit of settings changes themselves, are always recorded;
+ *   1. errors and ALWAYS_RECORDED_TYPES (the audit of settings, changesets, suggestions…) are always recorded;
  *   2. the user's own setting decides;
  *   3. otherwise the nearest groups with a setting (fewest steps up from the user through
  *      groups_relations) decide; between several at that distance, one that records the type wins
@@ -37,7 +37,7 @@ export const emptySnapshot = (): SettingsSnapshot => ({
   personalGroupOf: new Map(),
 });
 
-const alwaysRecorded = new Set<string>(SETTINGS_AUDIT_TYPES);
+const alwaysRecorded = new Set<string>(ALWAYS_RECORDED_TYPES);
 
 /** Whether one setting, on its own, records this type. */
 export function settingRecords(setting: LoggerSettingView, type: TypeInfo): boolean {
