@@ -8,11 +8,17 @@ import { authenticate } from './auth/credentials.js';
 import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
+import { Drain } from './ops/drain.js';
+import { checkReadiness } from './ops/readiness.js';
 import type { Services } from './services.js';
 
 export interface App {
   start(port: number, host: string): Promise<{ port: number; url: string }>;
-  stop(): Promise<void>;
+  /**
+   * Stops taking work (new requests get 503 SHUTTING_DOWN, `/ready` turns 503), closes WebSockets
+   * with 1001 Going Away, and waits up to `drainMs` for in-flight requests before cutting connections.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 const GRAPHIQL_EXAMPLE = `# Log an event about a query, then read the query's activity.
@@ -59,12 +65,25 @@ export function buildApp(services: Services): App {
     }),
   });
 
+  const drain = new Drain();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    if (path === '/ready') {
+      if (drain.stopping) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"stopping"}');
+        return;
+      }
+      void checkReadiness(services.database).then((readiness) => {
+        res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', ...readiness }));
+      });
+      return;
+    }
+    if (!drain.admit(req, res)) return;
     if (path === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
@@ -73,7 +92,7 @@ export function buildApp(services: Services): App {
   });
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  useServer(
+  const graphqlWs = useServer(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
@@ -112,11 +131,21 @@ export function buildApp(services: Services): App {
         });
       });
     },
-    async stop() {
-      for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    async stop({ drainMs = 0 } = {}) {
+      if (drain.stopping) return;
+      drain.stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // graphql-ws's own dispose: every socket gets 1001 Going Away, which its clients may retry.
+      await graphqlWs.dispose();
+      server.closeIdleConnections();
+      const drained = await drain.waitIdle(drainMs);
+      if (!drained) log.warn({ inFlight: drain.active }, 'requests still in flight at the end of the drain; cutting them');
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Sockets that did not answer the close handshake within a second are cut.
+      const wsDeadline = Date.now() + 1000;
+      while (wsServer.clients.size > 0 && Date.now() < wsDeadline) await new Promise((r) => setTimeout(r, 20));
+      for (const client of wsServer.clients) client.terminate();
+      await closed;
     },
   };
 }

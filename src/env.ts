@@ -25,6 +25,7 @@ const envSchema = z.object({
   MAX_PARAMETER_VALUE_LENGTH: intIn(1, 1_000_000, 10_000),
   MAX_CLOCK_SKEW_SECONDS: intIn(0, 86_400, 300),
   SUBSCRIBER_BUFFER: intIn(1, 1_000_000, 1000),
+  SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000, 10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

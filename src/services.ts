@@ -16,6 +16,16 @@ export interface Services {
   bus: EventBus;
   limits: Limits;
   logger: Logger;
+  /**
+   * Background workers (exporters, …) register here; on shutdown they are closed last-registered
+   * first, after HTTP and WebSockets stopped and before the database closes. `close` should flush.
+   */
+  closables: Closable[];
+}
+
+export interface Closable {
+  name: string;
+  close(): Promise<void>;
 }
 
 /** Seeds the event catalogue and wires the domain modules together (migrations must have run). */
@@ -25,5 +35,5 @@ export async function createServices(database: Database, limits: Limits, logger:
   await types.seed();
   const bus = new EventBus();
   const ingestor = new Ingestor({ db, types, limits, onCommitted: (events) => bus.publish(events) });
-  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger };
+  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger, closables: [] };
 }
