@@ -10,6 +10,7 @@ import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
 import { Drain } from './ops/drain.js';
 import { checkReadiness } from './ops/readiness.js';
+import { requestIdOf, requestLogger, runInRequest } from './ops/request-context.js';
 import type { Services } from './services.js';
 
 export interface App {
@@ -52,7 +53,7 @@ export function buildApp(services: Services): App {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Audit service', defaultQuery: GRAPHIQL_EXAMPLE },
-    maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => log.error({ err }, 'unexpected error')) },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => (requestLogger() ?? log).error({ err }, 'unexpected error')) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
@@ -83,12 +84,25 @@ export function buildApp(services: Services): App {
       });
       return;
     }
+    if (path === '/metrics') {
+      void services.metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': services.metrics.registry.contentType }).end(text);
+      });
+      return;
+    }
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
     if (!drain.admit(req, res)) return;
     if (path === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
     }
-    void yoga.handle(req, res);
+    const reqLog = log.child({ requestId });
+    const started = performance.now();
+    res.once('finish', () =>
+      reqLog.info({ method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request'),
+    );
+    runInRequest({ requestId, log: reqLog }, () => void yoga.handle(req, res));
   });
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });

@@ -5,6 +5,7 @@ import type { Database, Db } from './db/client.js';
 import type { Limits } from './env.js';
 import { EventBus } from './live/event-bus.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './ops/metrics.js';
 
 /** Everything a request or a worker needs, built once per process. */
 export interface Services {
@@ -16,6 +17,8 @@ export interface Services {
   bus: EventBus;
   limits: Limits;
   logger: Logger;
+  /** Prometheus metrics (/metrics); exporters report their lag with `metrics.registerExportLag`. */
+  metrics: Metrics;
   /**
    * Background workers (exporters, …) register here; on shutdown they are closed last-registered
    * first, after HTTP and WebSockets stopped and before the database closes. `close` should flush.
@@ -34,6 +37,7 @@ export async function createServices(database: Database, limits: Limits, logger:
   const types = new EventTypeRegistry(db);
   await types.seed();
   const bus = new EventBus();
-  const ingestor = new Ingestor({ db, types, limits, onCommitted: (events) => bus.publish(events) });
-  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger, closables: [] };
+  const metrics = new Metrics(() => bus.size);
+  const ingestor = new Ingestor({ db, types, limits, metrics, onCommitted: (events) => bus.publish(events) });
+  return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger, metrics, closables: [] };
 }

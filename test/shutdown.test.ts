@@ -52,6 +52,8 @@ describe('SIGTERM', () => {
     const ready = await fetch(`${server.base}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'ok', migrations: { missing: [] } });
+    const traced = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-sigterm-1' }, body: JSON.stringify({ query: '{ eventTypes { name } }' }) });
+    expect(traced.headers.get('x-request-id')).toBe('trace-sigterm-1');
 
     // A live subscriber: it must be told "going away", not dropped.
     let closeCode: number | undefined;
@@ -103,6 +105,8 @@ describe('SIGTERM', () => {
     expect(closeCode).toBe(1001);
     expect(live).toBeGreaterThan(0);
     expect(server.logs.some((l) => l.msg === 'stopped' && l.clean === true)).toBe(true);
+    // Structured access log: one JSON line per request, with its request id.
+    expect(server.logs.find((l) => l.requestId === 'trace-sigterm-1')).toMatchObject({ msg: 'request', status: 200, method: 'POST', path: '/graphql' });
 
     const stored = await storedKeys();
     expect(new Set(stored).size).toBe(stored.length);
