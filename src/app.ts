@@ -11,6 +11,7 @@ import { schema } from './graphql/index.js';
 import { Drain } from './ops/drain.js';
 import { checkReadiness } from './ops/readiness.js';
 import { requestIdOf, requestLogger, runInRequest } from './ops/request-context.js';
+import { rejectServerOnlyMessages } from './ops/ws-guard.js';
 import type { Services } from './services.js';
 
 export interface App {
@@ -106,6 +107,7 @@ export function buildApp(services: Services): App {
   });
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  rejectServerOnlyMessages(wsServer);
   const graphqlWs = useServer(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
