@@ -9,7 +9,7 @@ import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
 import { Drain } from './ops/drain.js';
-import { checkReadiness } from './ops/readiness.js';
+import { serveOpsRoute } from './ops/routes.js';
 import { requestIdOf, requestLogger, runInRequest } from './ops/request-context.js';
 import { rejectServerOnlyMessages } from './ops/ws-guard.js';
 import type { Services } from './services.js';
@@ -74,23 +74,7 @@ export function buildApp(services: Services): App {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
-    if (path === '/ready') {
-      if (drain.stopping) {
-        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"stopping"}');
-        return;
-      }
-      void checkReadiness(services.database).then((readiness) => {
-        res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', ...readiness }));
-      });
-      return;
-    }
-    if (path === '/metrics') {
-      void services.metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': services.metrics.registry.contentType }).end(text);
-      });
-      return;
-    }
+    if (serveOpsRoute(path, res, services, drain, log)) return;
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
     if (!drain.admit(req, res)) return;

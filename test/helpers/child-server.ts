@@ -13,7 +13,10 @@ export interface ChildServer {
   exited: Promise<number | null>;
 }
 
-/** Starts `src/main.ts` as its own process (as `npm start` does) and waits for its "ready" log line. */
+/**
+ * Starts `src/main.ts` as its own process (as `npm start` does) and waits for its "ready" log line,
+ * or, with a fixed PORT (and a LOG_LEVEL that hides that line), until /health answers.
+ */
 export async function startChildServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildServer> {
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -45,6 +48,18 @@ export async function startChildServer(env: Record<string, string>, timeoutMs = 
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    if (env.PORT && env.PORT !== '0') {
+      const url = `http://127.0.0.1:${env.PORT}/graphql`;
+      const poll = () =>
+        fetch(url.replace(/graphql$/, 'health')).then(
+          () => {
+            clearTimeout(timer);
+            resolve(url);
+          },
+          () => setTimeout(poll, 100),
+        );
+      poll();
+    }
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before it was ready: ${stderr}`));
