@@ -8,11 +8,19 @@ import { authenticate } from './auth/credentials.js';
 import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
+import { Drain } from './ops/drain.js';
+import { serveOpsRoute } from './ops/routes.js';
+import { requestIdOf, requestLogger, runInRequest } from './ops/request-context.js';
+import { rejectServerOnlyMessages } from './ops/ws-guard.js';
 import type { Services } from './services.js';
 
 export interface App {
   start(port: number, host: string): Promise<{ port: number; url: string }>;
-  stop(): Promise<void>;
+  /**
+   * Stops taking work (new requests get 503 SHUTTING_DOWN, `/ready` turns 503), closes WebSockets
+   * with 1001 Going Away, and waits up to `drainMs` for in-flight requests before cutting connections.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 const GRAPHIQL_EXAMPLE = `# Log an event about a query, then read the query's activity.
@@ -46,7 +54,7 @@ export function buildApp(services: Services): App {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Audit service', defaultQuery: GRAPHIQL_EXAMPLE },
-    maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => log.error({ err }, 'unexpected error')) },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => (requestLogger() ?? log).error({ err }, 'unexpected error')) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
@@ -59,21 +67,32 @@ export function buildApp(services: Services): App {
     }),
   });
 
+  const drain = new Drain();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    if (serveOpsRoute(path, res, services, drain, log)) return;
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    if (!drain.admit(req, res)) return;
     if (path === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
     }
-    void yoga.handle(req, res);
+    const reqLog = log.child({ requestId });
+    const started = performance.now();
+    res.once('finish', () =>
+      reqLog.info({ method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request'),
+    );
+    runInRequest({ requestId, log: reqLog }, () => void yoga.handle(req, res));
   });
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  useServer(
+  rejectServerOnlyMessages(wsServer);
+  const graphqlWs = useServer(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
@@ -112,11 +131,21 @@ export function buildApp(services: Services): App {
         });
       });
     },
-    async stop() {
-      for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    async stop({ drainMs = 0 } = {}) {
+      if (drain.stopping) return;
+      drain.stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // graphql-ws's own dispose: every socket gets 1001 Going Away, which its clients may retry.
+      await graphqlWs.dispose();
+      server.closeIdleConnections();
+      const drained = await drain.waitIdle(drainMs);
+      if (!drained) log.warn({ inFlight: drain.active }, 'requests still in flight at the end of the drain; cutting them');
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Sockets that did not answer the close handshake within a second are cut.
+      const wsDeadline = Date.now() + 1000;
+      while (wsServer.clients.size > 0 && Date.now() < wsDeadline) await new Promise((r) => setTimeout(r, 20));
+      for (const client of wsServer.clients) client.terminate();
+      await closed;
     },
   };
 }

@@ -26,6 +26,7 @@ const envSchema = z.object({
   MAX_CLOCK_SKEW_SECONDS: intIn(0, 86_400, 300),
   SUBSCRIBER_BUFFER: intIn(1, 1_000_000, 1000),
   RETENTION_CHECK_MINUTES: intIn(1, 10_080, 60),
+  SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000, 10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

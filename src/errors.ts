@@ -39,13 +39,28 @@ export type ErrorCode =
   | 'NOT_AN_APPROVER'
   | 'NOT_THE_REQUESTOR'
   | 'SUGGESTION_ALREADY_DECIDED'
-  | 'DATABASE_UNAVAILABLE';
+  | 'DATABASE_UNAVAILABLE'
+  | 'SHUTTING_DOWN';
 
-/** Errors of the driver that mean the database could not be reached, not that the query was wrong. */
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code)
-  );
+const CONNECTION_CODES = new Set([
+  // Node sockets
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  // postgres.js
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  // PostgreSQL: too many connections
+  '53300',
+]);
+
+/**
+ * Errors of the driver that mean the database could not be reached, not that the query was wrong:
+ * socket errors, postgres.js connection errors, and the SQLSTATE classes 08 (connection exception)
+ * and 57P (the server shut down or is starting). Drizzle wraps driver errors (`cause`), and a
+ * connection to a name with several addresses fails with an AggregateError: both are looked into.
+ */
+export function isConnectionError(error: unknown, depth = 0): boolean {
+  if (error === null || typeof error !== 'object' || depth > 5) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P'))) return true;
+  if (error instanceof AggregateError && error.errors.some((inner) => isConnectionError(inner, depth + 1))) return true;
+  return isConnectionError((error as { cause?: unknown }).cause, depth + 1);
 }

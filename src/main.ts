@@ -2,6 +2,7 @@ import { buildApp } from './app.js';
 import { openDatabase, runMigrations } from './db/client.js';
 import { EnvError, loadEnv } from './env.js';
 import { createLogger } from './logger.js';
+import { shutdown } from './ops/shutdown.js';
 import { createServices } from './services.js';
 
 // Start: env → logger → database (migrated) → services → HTTP and WebSocket server.
@@ -31,11 +32,11 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
-    await app.stop();
-    await services.close();
-    await database.close();
-    process.exit(0);
+    logger.info({ signal, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'stopping');
+    const clean = await shutdown({ app, closables: services.closables, database, logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
+    logger.info({ clean }, 'stopped');
+    logger.flush();
+    process.exit(clean ? 0 : 1);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -11,6 +11,7 @@ import { Retention, RetentionWorker } from './retention/retention.js';
 import type { Logger } from './logger.js';
 import { RecordingPolicy } from './settings/policy.js';
 import { SettingsService } from './settings/service.js';
+import { Metrics } from './ops/metrics.js';
 
 /** Everything a request or a worker needs, built once per process. */
 export interface Services {
@@ -30,7 +31,19 @@ export interface Services {
   /** Logger settings as the write path applies them (an in-memory cache, reloaded on NOTIFY). */
   recording: RecordingPolicy;
   settings: SettingsService;
-  /** Stops background work (the database stays open: its owner closes it). */
+  /** Prometheus metrics (/metrics); exporters report their lag with `metrics.registerExportLag`. */
+  metrics: Metrics;
+  /**
+   * Background workers (exporters, …) register here; on shutdown they are closed last-registered
+   * first, after HTTP and WebSockets stopped and before the database closes. `close` should flush.
+   */
+  closables: Closable[];
+  /** Closes the closables, last registered first (tests; `main` goes through ops/shutdown.ts). */
+  close(): Promise<void>;
+}
+
+export interface Closable {
+  name: string;
   close(): Promise<void>;
 }
 
@@ -42,15 +55,19 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   const bus = new EventBus();
   const recording = new RecordingPolicy(database, logger.child({ module: 'settings' }));
   await recording.start();
+  const closables: Closable[] = [{ name: 'logger settings', close: () => recording.stop() }];
   const tail = new FeedTail(database, bus, logger.child({ module: 'feed' }));
   await tail.start();
+  closables.push({ name: 'feed tail', close: () => tail.stop() });
   const partitions = new Partitions(database);
   const errorTriage = new ErrorTriage(db);
   await errorTriage.load();
+  const metrics = new Metrics(() => bus.size);
   const ingestor = new Ingestor({
     db,
     types,
     limits,
+    metrics,
     errors: errorTriage,
     recording,
     ensurePartitions: (moments) => partitions.ensureFor(moments),
@@ -60,6 +77,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   const retention = new Retention(db, partitions, ingestor, logger.child({ module: 'retention' }));
   const retentionWorker = new RetentionWorker(partitions, retention, logger.child({ module: 'retention' }), limits.RETENTION_CHECK_MINUTES * 60_000);
   await retentionWorker.start();
+  closables.push({ name: 'retention', close: () => retentionWorker.stop() });
   return {
     database,
     db,
@@ -75,10 +93,10 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     settings,
     limits,
     logger,
-    close: async () => {
-      await retentionWorker.stop();
-      await tail.stop();
-      await recording.stop();
+    metrics,
+    closables,
+    async close() {
+      for (const closable of [...closables].reverse()) await closable.close();
     },
   };
 }

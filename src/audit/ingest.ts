@@ -31,6 +31,8 @@ interface IngestDeps {
   recording?: RecordingDecider;
   /** Called after the transaction commits, never before and never for a rolled-back batch. */
   onCommitted: (events: AuditEvent[]) => void;
+  /** Told about every log/logBatch call: events posted, outcomes or error, seconds taken. */
+  metrics?: { observe(posted: number, result: { outcomes: LogOutcome[] } | { error: unknown }, seconds: number): void };
 }
 
 const entityKey = (type: string, externalId: string) => `${type}\u0000${externalId}`;
@@ -71,11 +73,29 @@ export class Ingestor {
   constructor(private readonly deps: IngestDeps) {}
 
   async log(input: LogInput, options: StoreOptions = {}): Promise<LogOutcome> {
-    const [outcome] = await this.store([prepareEvent(input, 0, this.deps.limits, new Date(), false)], options);
+    const [outcome] = await this.measured(1, () => this.store([prepareEvent(input, 0, this.deps.limits, new Date(), false)], options));
     return outcome!;
   }
 
-  async logBatch(inputs: LogInput[], options: StoreOptions = {}): Promise<LogOutcome[]> {
+  logBatch(inputs: LogInput[], options: StoreOptions = {}): Promise<LogOutcome[]> {
+    return this.measured(inputs.length, () => this.logBatchUnmeasured(inputs, options));
+  }
+
+  private async measured(posted: number, work: () => Promise<LogOutcome[]>): Promise<LogOutcome[]> {
+    const metrics = this.deps.metrics;
+    if (!metrics) return work();
+    const started = performance.now();
+    try {
+      const outcomes = await work();
+      metrics.observe(posted, { outcomes }, (performance.now() - started) / 1000);
+      return outcomes;
+    } catch (error) {
+      metrics.observe(posted, { error }, (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  private async logBatchUnmeasured(inputs: LogInput[], options: StoreOptions): Promise<LogOutcome[]> {
     const { limits } = this.deps;
     if (inputs.length > limits.MAX_BATCH_SIZE) {
       throw new AuditError('BATCH_TOO_LARGE', `A batch holds at most ${limits.MAX_BATCH_SIZE} events; this one has ${inputs.length}. Split it.`, {

@@ -48,6 +48,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const client = postgres(url, {
     max: poolSize,
     onnotice: () => {},
+    // Reconnect soon after the database comes back: postgres.js's default backoff grows (per pool)
+    // to 20 s after a few refused attempts; cap it at 1 s (with jitter).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
     // Dates and numbers come back as Drizzle expects them; bigint ids stay strings in raw SQL.
     connection: { application_name: 'audit-service' },
   });

@@ -63,10 +63,20 @@ export async function freshDatabase(): Promise<{ database: Database; drop: () =>
   };
 }
 
-/** Starts the real server on port 0 over a fresh database. */
-export async function startTestServer(envOverrides: Record<string, string> = {}): Promise<TestServer> {
+/** A database a test brought (its own PostgreSQL): migrated, not dropped at the end. */
+async function givenDatabase(databaseUrl: string): Promise<{ database: Database; drop: () => Promise<void>; url: string }> {
+  const database = await openDatabase({ databaseUrl, dataDir: 'unused', poolSize: 5 });
+  await runMigrations(database);
+  return { database, drop: async () => {}, url: databaseUrl };
+}
+
+/**
+ * Starts the real server on port 0 over a fresh database (or over `options.databaseUrl`, migrated
+ * and left in place: a test's own private PostgreSQL).
+ */
+export async function startTestServer(envOverrides: Record<string, string> = {}, options: { databaseUrl?: string } = {}): Promise<TestServer> {
   const env: Env = loadEnv({ LOG_LEVEL: 'silent', ...envOverrides });
-  const { database, drop, url: databaseUrl } = await freshDatabase();
+  const { database, drop, url: databaseUrl } = options.databaseUrl ? await givenDatabase(options.databaseUrl) : await freshDatabase();
   return serve(env, database, databaseUrl, async () => {
     await database.close();
     await drop();
