@@ -4,7 +4,7 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import { authenticate } from './auth/credentials.js';
+import type { AuthContext } from './auth/credentials.js';
 import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
@@ -45,7 +45,13 @@ export function buildApp(services: Services): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Audit service', defaultQuery: GRAPHIQL_EXAMPLE },
+    graphiql: {
+      subscriptionsProtocol: 'WS',
+      title: 'Audit service',
+      defaultQuery: GRAPHIQL_EXAMPLE,
+      // A template for the Headers tab: the key the first start printed goes here.
+      headers: JSON.stringify({ Authorization: 'Bearer <the API key printed at first start>' }, null, 2),
+    },
     maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => log.error({ err }, 'unexpected error')) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -53,9 +59,10 @@ export function buildApp(services: Services): App {
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
     },
-    context: ({ request, connectionParams }: { request?: Request; connectionParams?: Record<string, unknown> }) => ({
+    // A WebSocket's credential was checked when it opened (and is kept with the socket); HTTP checks each request.
+    context: async ({ request, auth }: { request?: Request; auth?: AuthContext }) => ({
       services,
-      auth: authenticate(request?.headers, connectionParams),
+      auth: auth ?? (await services.auth.authenticate(request?.headers)),
     }),
   });
 
@@ -73,8 +80,19 @@ export function buildApp(services: Services): App {
   });
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const socketAuth = new WeakMap<object, { auth: AuthContext; untrack: () => void }>();
   useServer(
     {
+      onConnect: async (ctx) => {
+        try {
+          const auth = await services.auth.authenticate(undefined, ctx.connectionParams);
+          socketAuth.set(ctx.extra.socket, { auth, untrack: services.auth.trackSocket(auth, ctx.extra.socket) });
+          return true;
+        } catch {
+          return false; // graphql-ws closes the socket with 4403 Forbidden
+        }
+      },
+      onClose: (ctx) => socketAuth.get(ctx.extra.socket)?.untrack(),
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
@@ -85,6 +103,7 @@ export function buildApp(services: Services): App {
           socket: ctx.extra.socket,
           params: payload,
           connectionParams: ctx.connectionParams,
+          auth: socketAuth.get(ctx.extra.socket)?.auth,
         });
         const args: ExecutionArgs = {
           schema: envelopedSchema,

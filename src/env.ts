@@ -25,6 +25,11 @@ const envSchema = z.object({
   MAX_PARAMETER_VALUE_LENGTH: intIn(1, 1_000_000, 10_000),
   MAX_CLOCK_SKEW_SECONDS: intIn(0, 86_400, 300),
   SUBSCRIBER_BUFFER: intIn(1, 1_000_000, 1000),
+  AUDIT_BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  AUDIT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUDIT_JWKS_URL: z.url().optional(),
+  AUDIT_JWT_ISSUER: z.string().optional(),
+  AUDIT_JWT_AUDIENCE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -28,7 +28,9 @@ export type ErrorCode =
   | 'SESSION_ALREADY_ENDED'
   | 'NOT_FOUND'
   | 'SUBSCRIBER_TOO_SLOW'
-  | 'DATABASE_UNAVAILABLE';
+  | 'DATABASE_UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN';
 
 /** Errors of the driver that mean the database could not be reached, not that the query was wrong. */
 export function isConnectionError(error: unknown): boolean {

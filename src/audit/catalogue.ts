@@ -161,7 +161,12 @@ const byCategory: Record<string, Row[]> = {
     ['workbook-join-added', 'Workbook join added'],
   ],
   // The service's own reads, recorded so that looking at the log leaves a trace too.
-  audit: [['audit-log-viewed', 'Audit log viewed']],
+  audit: [
+    ['audit-log-viewed', 'Audit log viewed'],
+    ['access-denied', 'Access to an administrative call denied'],
+    ['api-key-created', 'API key created'],
+    ['api-key-revoked', 'API key revoked'],
+  ],
 };
 
 const errorTypes: BuiltinEventType[] = [

@@ -195,3 +195,25 @@ export const eventIdempotencyKeys = pgTable('event_idempotency_keys', {
   eventId: bigint('event_id', { mode: 'number' }).notNull(),
   occurredAt: time('occurred_at').notNull(),
 });
+
+/**
+ * API keys: only a SHA-256 of the key is stored (keys are 32 random bytes, so a fast hash is
+ * enough); `prefix` is shown in listings so a key can be recognised without being revealed.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    hash: text('hash').notNull(),
+    /** audit:read, audit:write, audit:admin. */
+    scopes: text('scopes').array().notNull(),
+    /** The user this key acts for: it may read that user's own activity without audit:read. */
+    userLogin: text('user_login'),
+    expiresAt: time('expires_at'),
+    revokedAt: time('revoked_at'),
+    createdAt: time('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('api_keys_hash_key').on(t.hash)],
+);

@@ -18,7 +18,7 @@ builder.subscriptionFields((t) => ({
   entityActivity: t.field({
     type: Event,
     description: 'Each committed event about the entity.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true },
     args: { type: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) => liveEvents(ctx, { entity: { type: args.type, id: String(args.id) } }),
     resolve: liveItem,

@@ -1,5 +1,6 @@
 import { EVENT_SOURCES, type AuditEvent, type EventParameterView } from '../../audit/model.js';
 import { checkPageSize, encodeCursor, findEvent, findEvents, type EventFilter } from '../../history/events.js';
+import { readableFilter, visibleEvent } from '../../auth/visibility.js';
 import { AuditError } from '../../errors.js';
 import { compileFilter } from '../../live/filter-match.js';
 import { OVERFLOW, type LiveItem } from '../../live/event-bus.js';
@@ -94,22 +95,26 @@ builder.queryFields((t) => ({
   event: t.field({
     type: Event,
     nullable: true,
-    authScopes: { read: true },
+    description: 'One event; a user-bound credential without audit:read sees only its user’s events (null otherwise).',
+    authScopes: { read: true, bound: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => findEvent(ctx.services.db, String(args.id)),
+    resolve: async (_root, args, ctx) => visibleEvent(ctx.auth, await findEvent(ctx.services.db, String(args.id))),
   }),
   events: t.field({
     type: EventConnection,
-    description: 'Events matching the filter, newest first.',
-    authScopes: { read: true },
+    description: 'Events matching the filter, newest first. A user-bound credential without audit:read gets its user’s events only.',
+    authScopes: { read: true, bound: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }), ...pageArgs(t.arg) },
-    resolve: (_root, args, ctx) => findEvents(ctx.services.db, toEventFilter(args.filter), page(ctx, args)),
+    resolve: (_root, args, ctx) => findEvents(ctx.services.db, readableFilter(ctx.auth, toEventFilter(args.filter)), page(ctx, args)),
   }),
 }));
 
-/** A live feed of committed events that match; ends with SUBSCRIBER_TOO_SLOW if it falls behind. */
+/**
+ * A live feed of committed events that match (and that the caller may read: the same rule as the
+ * events query); ends with SUBSCRIBER_TOO_SLOW if it falls behind.
+ */
 export async function liveEvents(ctx: Context, filter: EventFilter): Promise<AsyncIterable<LiveItem>> {
-  const matches = await compileFilter(ctx.services.db, filter);
+  const matches = await compileFilter(ctx.services.db, readableFilter(ctx.auth, filter));
   return ctx.services.bus.subscribe(matches, ctx.services.limits.SUBSCRIBER_BUFFER);
 }
 
@@ -124,7 +129,7 @@ builder.subscriptionFields((t) => ({
   events: t.field({
     type: Event,
     description: 'Each committed event that matches the filter, as it is stored.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }) },
     subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter)),
     resolve: liveItem,
@@ -132,7 +137,7 @@ builder.subscriptionFields((t) => ({
   errors: t.field({
     type: Event,
     description: 'The live error feed: each committed error event with its fingerprint.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }) },
     subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }),
     resolve: liveItem,

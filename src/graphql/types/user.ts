@@ -59,7 +59,8 @@ builder.queryFields((t) => ({
   user: t.field({
     type: User,
     nullable: true,
-    authScopes: { read: true },
+    description: 'A user; a user-bound credential may read its own user without audit:read.',
+    authScopes: (_root, args) => ({ read: true, self: args.login }),
     args: { login: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => findUser(ctx.services.db, args.login),
   }),
