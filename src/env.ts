@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SECRET_NAMES } from './audit/redact.js';
 
 /**
  * The only reader of process.env. Every variable is validated at start; all problems are reported
@@ -34,6 +35,7 @@ const envSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_SOCKET: intIn(1, 10_000, 20),
   WRITE_RATE_LIMIT: intIn(0, 10_000_000, 1000),
   WRITE_RATE_BURST: intIn(1, 10_000_000, 2000),
+  REDACT_PARAMETER_NAMES: z.string().default(DEFAULT_SECRET_NAMES),
   AUDIT_BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   AUDIT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUDIT_JWKS_URL: z.url().optional(),
@@ -61,6 +63,7 @@ export type Limits = Pick<
   | 'MAX_SUBSCRIPTIONS_PER_SOCKET'
   | 'WRITE_RATE_LIMIT'
   | 'WRITE_RATE_BURST'
+  | 'REDACT_PARAMETER_NAMES'
 >;
 
 export class EnvError extends Error {

@@ -30,7 +30,17 @@ export type ErrorCode =
   | 'SUBSCRIBER_TOO_SLOW'
   | 'DATABASE_UNAVAILABLE'
   | 'UNAUTHENTICATED'
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  // Limits, raised as GraphQL errors by src/auth/limits.ts and src/app.ts:
+  | 'QUERY_TOO_DEEP'
+  | 'QUERY_TOO_COSTLY'
+  | 'QUERY_TOO_MANY_ALIASES'
+  | 'QUERY_TOO_MANY_TOKENS'
+  | 'QUERY_TOO_MANY_DIRECTIVES'
+  | 'REQUEST_TOO_LARGE'
+  | 'LENGTH_REQUIRED'
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  | 'RATE_LIMITED';
 
 /** Errors of the driver that mean the database could not be reached, not that the query was wrong. */
 export function isConnectionError(error: unknown): boolean {
