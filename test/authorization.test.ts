@@ -72,6 +72,7 @@ const MATRIX: Record<string, { cell: Cell; expected: [Outcome, Outcome, Outcome,
   'Query.eventTypes': { cell: http('eventTypes', `{ eventTypes { name } }`), expected: [U, F, 'ok', 'ok', 'ok'] },
   'Query.entity': { cell: http('entity', `{ entity(type: "query", id: "m1") { name } }`), expected: [U, F, 'ok', 'ok', F] },
   'Query.user': { cell: http('user', `{ user(login: "alice") { login } }`), expected: [U, F, 'ok', 'ok', 'ok'] },
+  'Query.verifyIntegrity': { cell: http('verifyIntegrity', `{ verifyIntegrity { ok } }`), expected: [U, F, F, 'ok', F] },
   'Query.apiKeys': { cell: http('apiKeys', `{ apiKeys { id } }`), expected: [U, F, F, 'ok', F] },
   'Mutation.log': { cell: http('log', `mutation { log(input: { message: "m" }) { recorded } }`), expected: [U, 'ok', F, 'ok', F] },
   'Mutation.logBatch': { cell: http('logBatch', `mutation { logBatch(events: [{ message: "m" }]) { recorded } }`), expected: [U, 'ok', F, 'ok', F] },
@@ -165,6 +166,6 @@ describe('denials', () => {
       'Refused Mutation.createApiKey: no credential',
       'Refused Query.apiKeys: missing scope',
     ]);
-    expect(res.data.events.nodes[1].params).toMatchObject({ field: 'Query.apiKeys', credentialName: 'reader' });
+    expect(res.data.events.nodes[1].params).toMatchObject({ field: 'Query.apiKeys', callerName: 'reader' });
   });
 });

@@ -5,6 +5,7 @@ import { AuditError } from '../errors.js';
 import { loadEventsByIds } from '../history/events.js';
 import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
 import { errorFingerprint } from './fingerprint.js';
+import { sealBatch } from './integrity.js';
 import type { AuditEvent, EntityRef, LogInput } from './model.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
@@ -164,6 +165,7 @@ export class Ingestor {
           from json_to_recordset(${json(valueRows)}) as r(
             event_id bigint, occurred_at timestamptz, parameter_id int, position smallint, value text, entity_id uuid)`);
       }
+      await sealBatch(tx, stored);
       return { stored, duplicates };
     });
     for (const apply of learnt) apply();

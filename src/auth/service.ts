@@ -77,7 +77,7 @@ export class AuthService {
       message,
       user: auth.userLogin,
       source: 'SERVER',
-      parameters: { ...parameters, credential: auth.credentialId ?? 'none', credentialName: auth.label },
+      parameters: { ...parameters, caller: auth.credentialId ?? 'anonymous', callerName: auth.label },
     };
     this.ingestor.log(input).catch((err: unknown) => this.logger.error({ err, type }, 'could not record an audit event about access'));
   }

@@ -217,3 +217,41 @@ export const apiKeys = pgTable(
   },
   (t) => [uniqueIndex('api_keys_hash_key').on(t.hash)],
 );
+
+/**
+ * Tamper evidence (see audit/integrity.ts). Each event's hash covers its canonical content and the
+ * hash before it in its batch; each batch (one ingest transaction) is chained to the one committed
+ * before it through the single chain_head row, locked only for the last statement of the batch.
+ */
+export const eventHashes = pgTable(
+  'event_hashes',
+  {
+    eventId: bigint('event_id', { mode: 'number' }).primaryKey(),
+    occurredAt: time('occurred_at').notNull(),
+    batchSeq: bigint('batch_seq', { mode: 'number' }).notNull(),
+    position: integer('position').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('event_hashes_batch_key').on(t.batchSeq, t.position)],
+);
+
+export const eventBatches = pgTable(
+  'event_batches',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    prevHead: text('prev_head').notNull(),
+    /** The hash of the batch's last event, which chains all of them. */
+    digest: text('digest').notNull(),
+    /** sha256(prev_head:digest:event_count): the chain head after this batch. */
+    head: text('head').notNull(),
+    eventCount: integer('event_count').notNull(),
+    committedAt: time('committed_at').notNull().defaultNow(),
+  },
+  (t) => [index('event_batches_committed_idx').on(t.committedAt)],
+);
+
+export const chainHead = pgTable('chain_head', {
+  id: integer('id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  head: text('head').notNull(),
+});

@@ -7,6 +7,7 @@ import './types/event-type.js';
 import './types/log.js';
 import './types/user.js';
 import './types/api-key.js';
+import './types/integrity.js';
 
 export const schema = builder.toSchema();
 

@@ -22,6 +22,8 @@ export interface TestServer {
   wsUrl: string;
   services: Services;
   database: Database;
+  /** The database's URL in PostgreSQL mode (undefined for the embedded database). */
+  databaseUrl: string | undefined;
   /** The administrator key every request sends unless told otherwise (AUDIT_BOOTSTRAP_ADMIN_KEY). */
   adminKey: string;
   /**
@@ -70,7 +72,7 @@ export async function freshDatabase(): Promise<{ database: Database; drop: () =>
 export async function startTestServer(envOverrides: Record<string, string> = {}): Promise<TestServer> {
   const adminKey = `test-admin-${randomBytes(12).toString('hex')}`;
   const env: Env = loadEnv({ LOG_LEVEL: 'silent', AUDIT_BOOTSTRAP_ADMIN_KEY: adminKey, ...envOverrides });
-  const { database, drop } = await freshDatabase();
+  const { database, drop, url: databaseUrl } = await freshDatabase();
   const services = await createServices(database, env, createLogger(env.LOG_LEVEL));
   await bootstrapCredentials(services.db, { host: '127.0.0.1', adminKey: env.AUDIT_BOOTSTRAP_ADMIN_KEY, jwtConfigured: services.auth.jwtConfigured });
   const app = buildApp(services);
@@ -98,6 +100,7 @@ export async function startTestServer(envOverrides: Record<string, string> = {})
     wsUrl,
     services,
     database,
+    databaseUrl,
     adminKey,
     gql: gqlAs(adminKey),
     as: (token) => ({ gql: gqlAs(token), wsClient: wsClientAs(token) }),
