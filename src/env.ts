@@ -40,6 +40,7 @@ const envSchema = z.object({
   AUDIT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUDIT_JWKS_URL: z.url().optional(),
   AUDIT_JWT_ISSUER: z.string().optional(),
+  AUDIT_VIEWER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUDIT_JWT_AUDIENCE: z.string().optional(),
 });
 

@@ -27,7 +27,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   await types.seed();
   const bus = new EventBus();
   const ingestor = new Ingestor({ db, types, limits, onCommitted: (events) => bus.publish(events) });
-  const auth = new AuthService(database, { secret: limits.AUDIT_JWT_SECRET, jwksUrl: limits.AUDIT_JWKS_URL, issuer: limits.AUDIT_JWT_ISSUER, audience: limits.AUDIT_JWT_AUDIENCE }, logger.child({ module: 'auth' }), ingestor);
+  const auth = new AuthService(database, { secret: limits.AUDIT_JWT_SECRET, jwksUrl: limits.AUDIT_JWKS_URL, issuer: limits.AUDIT_JWT_ISSUER, audience: limits.AUDIT_JWT_AUDIENCE }, logger.child({ module: 'auth' }), ingestor, limits.AUDIT_VIEWER_TOKEN_SECRET);
   await auth.start();
   return { database, db, types, ingestor, sessions: new Sessions(db, ingestor), bus, limits, logger, auth };
 }

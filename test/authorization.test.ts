@@ -86,6 +86,10 @@ const MATRIX: Record<string, { cell: Cell; expected: [Outcome, Outcome, Outcome,
     expected: [U, 'ok', F, 'ok', F],
   },
   'Mutation.createApiKey': { cell: http('createApiKey', `mutation { createApiKey(input: { name: "x", scopes: [AUDIT_READ] }) { key } }`), expected: [U, F, F, 'ok', F] },
+  'Mutation.createViewerToken': {
+    cell: http('createViewerToken', `mutation { createViewerToken(entity: { type: "query", id: "m1" }) { token } }`),
+    expected: [U, F, F, 'ok', F],
+  },
   'Mutation.revokeApiKey': {
     cell: async (credential) => {
       const id = (await server.gql(`mutation { createApiKey(input: { name: "victim", scopes: [AUDIT_READ] }) { apiKey { id } } }`)).data.createApiKey.apiKey.id;
@@ -167,5 +171,55 @@ describe('denials', () => {
       'Refused Query.apiKeys: missing scope',
     ]);
     expect(res.data.events.nodes[1].params).toMatchObject({ field: 'Query.apiKeys', callerName: 'reader' });
+  });
+});
+
+describe('viewer tokens', () => {
+  const mint = async (args: string) => (await server.gql(`mutation { createViewerToken(${args}) { token expiresAt } }`)).data.createViewerToken;
+  const viewedCount = async () =>
+    (await server.rows<{ n: number }>(sql`select count(*)::int as n from events e join event_types t on t.id = e.event_type_id where t.name = 'audit-log-viewed'`))[0]!.n;
+
+  it('reads only its entity’s activity, in queries and subscriptions, and each use is recorded', async () => {
+    const { token, expiresAt } = await mint(`entity: { type: "query", id: "vt" }, ttlSeconds: 60`);
+    expect(new Date(expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(61_000);
+    const log = `mutation($input: LogInput!) { log(input: $input) { event { id } } }`;
+    await server.gql(log, { input: { user: 'bob', message: 'on vt', parameters: { q: { type: 'query', id: 'vt' } } } });
+    await server.gql(log, { input: { user: 'bob', message: 'elsewhere', parameters: { q: { type: 'query', id: 'other' } } } });
+    const viewedBefore = await viewedCount();
+    const viewer = server.as(token);
+    const events = await viewer.gql(`{ events { nodes { message } } }`);
+    expect(events.data.events.nodes.map((n: { message: string }) => n.message)).toEqual(['on vt']);
+    expect((await viewer.gql(`{ events(filter: { entity: { type: "query", id: "other" } }) { nodes { id } } }`)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await viewer.gql(`{ eventTypes { name } }`)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await viewer.gql(`{ user(login: "bob") { login } }`)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    const before = server.services.bus.size;
+    const feed = subscribe(viewer.wsClient(), `subscription { events { message } }`);
+    await untilSubscribed(server, before + 1);
+    await server.gql(log, { input: { message: 'live elsewhere', parameters: { q: { type: 'query', id: 'other' } } } });
+    await server.gql(log, { input: { message: 'live on vt', parameters: { q: { type: 'query', id: 'vt' } } } });
+    await feed.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(feed.received.map((m) => m.data.events.message)).toEqual(['live on vt']);
+    feed.unsubscribe();
+    await untilSubscribed(server, before);
+
+    const deadline = Date.now() + 5_000;
+    while ((await viewedCount()) < viewedBefore + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await viewedCount()).toBe(viewedBefore + 2); // the events query and the subscription; refusals are not reads
+    const recorded = await server.gql(`{ events(filter: { types: ["audit-log-viewed"] }, first: 1) { nodes { params } } }`);
+    expect(recorded.data.events.nodes[0].params).toMatchObject({ field: 'Subscription.events', entity: 'query/vt' });
+  });
+
+  it('refuses an expired or forged viewer token, and a grant of neither or both', async () => {
+    const { token } = await mint(`group: "nobody", ttlSeconds: 1`);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await server.as(token).gql(`{ events { nodes { id } } }`)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const [header, payload, signature] = (await mint(`group: "nobody"`)).token.split('.');
+    const widened = Buffer.from(JSON.stringify({ grp: 'everyone', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    expect((await server.as(`${header}.${widened}.${signature}`).gql(`{ events { nodes { id } } }`)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(payload).toBeTruthy();
+    const both = await server.gql(`mutation { createViewerToken(group: "g", entity: { type: "query", id: "x" }) { token } }`);
+    expect(both.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

@@ -166,6 +166,7 @@ const byCategory: Record<string, Row[]> = {
     ['access-denied', 'Access to an administrative call denied'],
     ['api-key-created', 'API key created'],
     ['api-key-revoked', 'API key revoked'],
+    ['viewer-token-created', 'Viewer token created'],
   ],
 };
 

@@ -12,10 +12,14 @@ export interface AuthContext {
   groups: readonly string[];
   /** `key:<id>` or `jwt:<sub>`: what rate limits and socket tracking are keyed by; null when anonymous. */
   credentialId: string | null;
-  kind: 'api-key' | 'jwt' | null;
+  kind: 'api-key' | 'jwt' | 'viewer' | null;
+  /** A viewer token: may read only this entity's or this group's activity. */
+  viewer?: ViewerGrant | null;
   /** A key's name or a JWT's subject, for audit events about the caller. */
   label: string | null;
 }
+
+export type ViewerGrant = { entity: { type: string; id: string }; group?: undefined } | { group: string; entity?: undefined };
 
 export const ANONYMOUS: AuthContext = Object.freeze({
   authenticated: false,

@@ -7,6 +7,9 @@ import type { Logger } from '../logger.js';
 import { authenticateKey, createApiKey, listApiKeys, revokeApiKey, type ApiKeyView, type NewApiKey } from './api-keys.js';
 import { ANONYMOUS, bearerToken, looksLikeJwt, type AuthContext } from './credentials.js';
 import { jwtVerifier, type JwtConfig, type JwtVerifier } from './jwt.js';
+import { ViewerTokens } from './viewer-tokens.js';
+import { readableFilter, viewOfOthers } from './visibility.js';
+import type { EventFilter } from '../history/events.js';
 
 /** What a socket needs to offer to be closed when its credential is revoked. */
 export interface ClosableSocket {
@@ -24,6 +27,7 @@ export const CLOSE_FORBIDDEN = 4403;
  */
 export class AuthService {
   private readonly verifyJwt: JwtVerifier | null;
+  private readonly viewerTokens: ViewerTokens;
   private readonly sockets = new Map<string, Set<ClosableSocket>>();
   private stopListening: (() => Promise<void>) | null = null;
 
@@ -32,8 +36,10 @@ export class AuthService {
     jwt: JwtConfig,
     private readonly logger: Logger,
     private readonly ingestor: Ingestor,
+    viewerSecret?: string,
   ) {
     this.verifyJwt = jwtVerifier(jwt);
+    this.viewerTokens = new ViewerTokens(viewerSecret);
   }
 
   get jwtConfigured(): boolean {
@@ -52,6 +58,7 @@ export class AuthService {
   async authenticate(headers: Headers | undefined, connectionParams?: Record<string, unknown>): Promise<AuthContext> {
     const token = bearerToken(headers, connectionParams);
     if (!token) return ANONYMOUS;
+    if (looksLikeJwt(token) && ViewerTokens.isViewerToken(token)) return this.viewerTokens.verify(token);
     if (looksLikeJwt(token)) {
       if (!this.verifyJwt) throw new AuditError('UNAUTHENTICATED', 'This server accepts no JWTs (set AUDIT_JWT_SECRET or AUDIT_JWKS_URL).');
       return this.verifyJwt(token);
@@ -63,6 +70,28 @@ export class AuthService {
     const created = await createApiKey(this.database.db, input);
     this.record(by, 'api-key-created', `API key "${created.apiKey.name}" created`, { apiKey: created.apiKey.id, scopes: created.apiKey.scopes.join(' '), boundUser: created.apiKey.userLogin });
     return created;
+  }
+
+  /** Mints a short-lived token that reads one entity's or one group's activity. */
+  async createViewerToken(grant: { entity?: { type: string; id: string } | null; group?: string | null }, ttlSeconds: number, by: AuthContext) {
+    const created = await this.viewerTokens.create(grant, ttlSeconds, by);
+    this.record(by, 'viewer-token-created', 'Viewer token created', {
+      entity: grant.entity ? `${grant.entity.type}/${grant.entity.id}` : null,
+      group: grant.group ?? null,
+      expiresAt: created.expiresAt.toISOString(),
+    });
+    return created;
+  }
+
+  /**
+   * The filter this caller may read with (see readableFilter); looking at someone else's activity
+   * (a viewer token, or a person reading another user) is recorded as `audit-log-viewed`.
+   */
+  readable(auth: AuthContext, filter: EventFilter, field: string): EventFilter {
+    const restricted = readableFilter(auth, filter);
+    const viewed = viewOfOthers(auth, restricted);
+    if (viewed) this.record(auth, 'audit-log-viewed', `Read ${field}`, { field, ...viewed });
+    return restricted;
   }
 
   /** An administrative call was refused: recorded as an `access-denied` event, never failing the caller. */

@@ -15,9 +15,10 @@ export const builder = new SchemaBuilder<{
   Context: Context;
   /**
    * read, write, admin: the credential's audit:* scopes (admin includes read and write); bound: the
-   * credential acts for a user (who may read their own activity); self: it acts for this user login.
+   * credential acts for a user (who may read their own activity); self: it acts for this user login;
+   * viewer: a viewer token (one entity's or group's activity).
    */
-  AuthScopes: { read: boolean; write: boolean; admin: boolean; bound: boolean; self: string };
+  AuthScopes: { read: boolean; write: boolean; admin: boolean; bound: boolean; self: string; viewer: boolean };
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
@@ -33,6 +34,7 @@ export const builder = new SchemaBuilder<{
       admin: ctx.auth.scopes.has('audit:admin'),
       bound: ctx.auth.userLogin !== null,
       self: (login) => ctx.auth.userLogin !== null && ctx.auth.userLogin === login,
+      viewer: Boolean(ctx.auth.viewer),
     }),
     unauthorizedError: (_parent, ctx, info, result) => {
       // Every refused administrative call leaves an audit event (recorded in the background).

@@ -8,6 +8,7 @@ import './types/log.js';
 import './types/user.js';
 import './types/api-key.js';
 import './types/integrity.js';
+import './types/viewer-token.js';
 
 export const schema = builder.toSchema();
 

@@ -1,6 +1,6 @@
 import { EVENT_SOURCES, type AuditEvent, type EventParameterView } from '../../audit/model.js';
 import { checkPageSize, encodeCursor, findEvent, findEvents, type EventFilter } from '../../history/events.js';
-import { readableFilter, visibleEvent } from '../../auth/visibility.js';
+import { visibleEvent } from '../../auth/visibility.js';
 import { AuditError } from '../../errors.js';
 import { compileFilter } from '../../live/filter-match.js';
 import { OVERFLOW, type LiveItem } from '../../live/event-bus.js';
@@ -96,16 +96,16 @@ builder.queryFields((t) => ({
     type: Event,
     nullable: true,
     description: 'One event; a user-bound credential without audit:read sees only its user’s events (null otherwise).',
-    authScopes: { read: true, bound: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => visibleEvent(ctx.auth, await findEvent(ctx.services.db, String(args.id))),
   }),
   events: t.field({
     type: EventConnection,
     description: 'Events matching the filter, newest first. A user-bound credential without audit:read gets its user’s events only.',
-    authScopes: { read: true, bound: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }), ...pageArgs(t.arg) },
-    resolve: (_root, args, ctx) => findEvents(ctx.services.db, readableFilter(ctx.auth, toEventFilter(args.filter)), page(ctx, args)),
+    resolve: (_root, args, ctx) => findEvents(ctx.services.db, ctx.services.auth.readable(ctx.auth, toEventFilter(args.filter), 'Query.events'), page(ctx, args)),
   }),
 }));
 
@@ -113,8 +113,8 @@ builder.queryFields((t) => ({
  * A live feed of committed events that match (and that the caller may read: the same rule as the
  * events query); ends with SUBSCRIBER_TOO_SLOW if it falls behind.
  */
-export async function liveEvents(ctx: Context, filter: EventFilter): Promise<AsyncIterable<LiveItem>> {
-  const matches = await compileFilter(ctx.services.db, readableFilter(ctx.auth, filter));
+export async function liveEvents(ctx: Context, filter: EventFilter, field: string): Promise<AsyncIterable<LiveItem>> {
+  const matches = await compileFilter(ctx.services.db, ctx.services.auth.readable(ctx.auth, filter, field));
   return ctx.services.bus.subscribe(matches, ctx.services.limits.SUBSCRIBER_BUFFER);
 }
 
@@ -129,17 +129,17 @@ builder.subscriptionFields((t) => ({
   events: t.field({
     type: Event,
     description: 'Each committed event that matches the filter, as it is stored.',
-    authScopes: { read: true, bound: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter)),
+    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter), 'Subscription.events'),
     resolve: liveItem,
   }),
   errors: t.field({
     type: Event,
     description: 'The live error feed: each committed error event with its fingerprint.',
-    authScopes: { read: true, bound: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }),
+    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }, 'Subscription.errors'),
     resolve: liveItem,
   }),
 }));
