@@ -1,5 +1,6 @@
 // What the hash chain costs: ingest N events in batches with and without sealing.
-// npx tsx bench/hash-chain.ts [events] [batchSize]   (embedded database unless DATABASE_URL is set)
+// npx tsx bench/hash-chain.ts [events] [batchSize]   (an in-memory embedded database; with DATABASE_URL,
+// point it at a scratch database: the script migrates it and leaves its rows there)
 import { createHash } from 'node:crypto';
 import { Ingestor } from '../src/audit/ingest.js';
 import { canonicalEvent } from '../src/audit/integrity.js';
