@@ -20,6 +20,9 @@ import { findEvents } from '../src/history/events.js';
 import { usage } from '../src/history/usage.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/services.js';
+import { bootstrapCredentials } from '../src/auth/bootstrap.js';
+
+const BENCH_KEY = 'bench-admin-key-0123456789abcdef';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) {
@@ -46,10 +49,11 @@ const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 
 try {
-  const env = loadEnv({ LOG_LEVEL: 'silent', DATABASE_URL: url.toString() });
+  const env = loadEnv({ LOG_LEVEL: 'silent', DATABASE_URL: url.toString(), AUDIT_BOOTSTRAP_ADMIN_KEY: BENCH_KEY, WRITE_RATE_LIMIT: '0' });
   const database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused', poolSize: 5 });
   await runMigrations(database);
   const services = await createServices(database, env, createLogger('silent'));
+  await bootstrapCredentials(services.db, { host: '127.0.0.1', adminKey: BENCH_KEY, jwtConfigured: false });
   const client = postgres(url.toString(), { max: 2, onnotice: () => {} });
   // Drizzle passes json parameters through as text; the replay client must do the same.
   drizzle({ client });
@@ -149,7 +153,7 @@ try {
     const gql = await time(async () => {
       const response = await fetch(endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', Authorization: `Bearer ${BENCH_KEY}` },
         body: JSON.stringify({ query: scenario.graphql, variables: scenario.variables }),
       });
       const body = (await response.json()) as { errors?: unknown };

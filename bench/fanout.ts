@@ -9,7 +9,7 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { fmt, freshBenchDatabase, gql, machine, percentile, startServer, type BenchServer } from './lib.js';
+import { BENCH_AUTH, fmt, freshBenchDatabase, gql, machine, percentile, startServer, type BenchServer } from './lib.js';
 
 const HELD = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -25,7 +25,7 @@ interface Subscriber {
 async function subscribers(server: BenchServer, count: number): Promise<Subscriber[]> {
   const list: Subscriber[] = [];
   for (let i = 0; i < count; i++) {
-    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: BENCH_AUTH });
     const received = new Map<string, number>();
     client.subscribe<{ errors: { id: string } }>({ query: ERRORS }, {
       next: (message) => {

@@ -4,6 +4,10 @@ import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 
 /** Shared by the benchmarks: a fresh PostgreSQL database and the real server in a child process. */
+/** The administrator key the benchmark servers start with (AUDIT_BOOTSTRAP_ADMIN_KEY). */
+export const BENCH_KEY = 'bench-admin-key-0123456789abcdef';
+export const BENCH_AUTH = { Authorization: `Bearer ${BENCH_KEY}` };
+
 export const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function freshBenchDatabase(name: string): Promise<string> {
@@ -27,7 +31,7 @@ export interface BenchServer {
 export async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const port = 4900 + Math.floor(Math.random() * 90);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn', AUDIT_BOOTSTRAP_ADMIN_KEY: BENCH_KEY, WRITE_RATE_LIMIT: '0', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}/graphql`;
@@ -54,7 +58,7 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
 export async function gql(url: string, query: string, variables?: unknown, headers: Record<string, string> = {}): Promise<any> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', Authorization: `Bearer ${BENCH_KEY}`, ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> };

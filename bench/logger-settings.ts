@@ -19,6 +19,9 @@ import { openDatabase, runMigrations, type Database } from '../src/db/client.js'
 import { loadEnv } from '../src/env.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/services.js';
+import { bootstrapCredentials } from '../src/auth/bootstrap.js';
+
+const BENCH_KEY = 'bench-admin-key-0123456789abcdef';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,12 +68,13 @@ async function main() {
   const started = performance.now();
   const { database, drop, label } = await open();
   await runMigrations(database);
-  const env = loadEnv({ LOG_LEVEL: 'silent', MAX_BATCH_SIZE: String(Math.max(SIZE, 1000)) });
+  const env = loadEnv({ LOG_LEVEL: 'silent', MAX_BATCH_SIZE: String(Math.max(SIZE, 1000)), AUDIT_BOOTSTRAP_ADMIN_KEY: BENCH_KEY, WRITE_RATE_LIMIT: '0' });
   const services = await createServices(database, env, createLogger('silent'));
+  await bootstrapCredentials(services.db, { host: '127.0.0.1', adminKey: BENCH_KEY, jwtConfigured: false });
   const app = buildApp(services);
   const { url } = await app.start(0, '127.0.0.1');
   const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', Authorization: `Bearer ${BENCH_KEY}` }, body: JSON.stringify({ query, variables }) });
     const body = (await res.json()) as { data?: any; errors?: unknown[] };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;

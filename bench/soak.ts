@@ -65,7 +65,7 @@ async function main() {
   const received = Array.from({ length: SUBSCRIBERS }, () => new Set<string>());
   let subscriberErrors = 0;
   const clients = received.map((ids) => {
-    const client = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: server.auth });
     client.subscribe<{ events: { id: string } }>(
       { query: 'subscription { events(filter: { types: ["soak"] }) { id } }' },
       { next: (m) => (m.data ? ids.add(m.data.events.id) : subscriberErrors++), error: () => subscriberErrors++, complete: () => {} },
@@ -97,7 +97,7 @@ async function main() {
         const t0 = performance.now();
         const res = await fetch(server.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...server.auth },
           body: JSON.stringify({ query: LOG_BATCH, variables: { events } }),
         }).then((r) => r.json() as Promise<{ data?: { logBatch?: { recorded: number; duplicates: number } } }>);
         if (res.data?.logBatch) {

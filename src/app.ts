@@ -4,7 +4,9 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import { authenticate } from './auth/credentials.js';
+import type { AuthContext } from './auth/credentials.js';
+import { operationLimitPlugins, WriteRateLimiter, writeRateLimitPlugin } from './auth/limits.js';
+import { GraphQLError } from 'graphql';
 import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
@@ -52,8 +54,18 @@ export function buildApp(services: Services): App {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    plugins: [
+      ...operationLimitPlugins(services.limits),
+      writeRateLimitPlugin(new WriteRateLimiter(services.limits.WRITE_RATE_LIMIT, services.limits.WRITE_RATE_BURST)),
+    ],
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Audit service', defaultQuery: GRAPHIQL_EXAMPLE },
+    graphiql: {
+      subscriptionsProtocol: 'WS',
+      title: 'Audit service',
+      defaultQuery: GRAPHIQL_EXAMPLE,
+      // A template for the Headers tab: the key the first start printed goes here.
+      headers: JSON.stringify({ Authorization: 'Bearer <the API key printed at first start>' }, null, 2),
+    },
     maskedErrors: { maskError: (error, message) => maskError(error, message, (err) => (requestLogger() ?? log).error({ err }, 'unexpected error')) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -61,9 +73,10 @@ export function buildApp(services: Services): App {
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
     },
-    context: ({ request, connectionParams }: { request?: Request; connectionParams?: Record<string, unknown> }) => ({
+    // A WebSocket's credential was checked when it opened (and is kept with the socket); HTTP checks each request.
+    context: async ({ request, auth }: { request?: Request; auth?: AuthContext }) => ({
       services,
-      auth: authenticate(request?.headers, connectionParams),
+      auth: auth ?? (await services.auth.authenticate(request?.headers)),
     }),
   });
 
@@ -87,16 +100,37 @@ export function buildApp(services: Services): App {
     res.once('finish', () =>
       reqLog.info({ method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request'),
     );
+    if (refuseLargeBody(req, res, services.limits.MAX_BODY_BYTES)) return;
     runInRequest({ requestId, log: reqLog }, () => void yoga.handle(req, res));
   });
 
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  // A larger message closes the socket with 1009 (message too big).
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: services.limits.MAX_BODY_BYTES });
   rejectServerOnlyMessages(wsServer);
+  const socketOperations = new WeakMap<object, Set<string>>();
+  const socketAuth = new WeakMap<object, { auth: AuthContext; untrack: () => void }>();
   const graphqlWs = useServer(
     {
+      onConnect: async (ctx) => {
+        try {
+          const auth = await services.auth.authenticate(undefined, ctx.connectionParams);
+          socketAuth.set(ctx.extra.socket, { auth, untrack: services.auth.trackSocket(auth, ctx.extra.socket) });
+          return true;
+        } catch {
+          return false; // graphql-ws closes the socket with 4403 Forbidden
+        }
+      },
+      onClose: (ctx) => socketAuth.get(ctx.extra.socket)?.untrack(),
+      onComplete: (ctx, id) => void socketOperations.get(ctx.extra.socket)?.delete(id),
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
+        const operations = socketOperations.get(ctx.extra.socket) ?? new Set<string>();
+        socketOperations.set(ctx.extra.socket, operations);
+        if (operations.size >= services.limits.MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          const limit = services.limits.MAX_SUBSCRIPTIONS_PER_SOCKET;
+          return [new GraphQLError(`At most ${limit} operations at once on one socket.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit } })];
+        }
         // One set of plugins and one context for HTTP and WebSocket: the same masking, the same auth.
         const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -104,6 +138,7 @@ export function buildApp(services: Services): App {
           socket: ctx.extra.socket,
           params: payload,
           connectionParams: ctx.connectionParams,
+          auth: socketAuth.get(ctx.extra.socket)?.auth,
         });
         const args: ExecutionArgs = {
           schema: envelopedSchema,
@@ -114,7 +149,9 @@ export function buildApp(services: Services): App {
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        if (errors.length > 0) return errors;
+        operations.add(id);
+        return args;
       },
     },
     wsServer,
@@ -148,4 +185,25 @@ export function buildApp(services: Services): App {
       await closed;
     },
   };
+}
+
+/**
+ * Refuses a request body over the limit before anything reads it: 413 with REQUEST_TOO_LARGE, or
+ * 411 for a body of unknown length (chunked), which could not be bounded up front.
+ */
+function refuseLargeBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return false;
+  const length = req.headers['content-length'];
+  const [status, code, message] =
+    length === undefined
+      ? req.headers['transfer-encoding'] ? [411, 'LENGTH_REQUIRED', 'Send a Content-Length with the request body.'] : [0, '', '']
+      : Number(length) > maxBytes
+        ? [413, 'REQUEST_TOO_LARGE', `The request body is ${length} bytes; the limit is ${maxBytes} (MAX_BODY_BYTES).`]
+        : [0, '', ''];
+  if (status === 0) return false;
+  res.writeHead(status as number, { 'content-type': 'application/json', connection: 'close' }).end(
+    JSON.stringify({ errors: [{ message, extensions: { code, limit: maxBytes } }] }),
+  );
+  req.resume();
+  return true;
 }

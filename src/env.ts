@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SECRET_NAMES } from './audit/redact.js';
 
 /**
  * The only reader of process.env. Every variable is validated at start; all problems are reported
@@ -27,6 +28,22 @@ const envSchema = z.object({
   SUBSCRIBER_BUFFER: intIn(1, 1_000_000, 1000),
   RETENTION_CHECK_MINUTES: intIn(1, 10_080, 60),
   SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000, 10_000),
+  MAX_DEPTH: intIn(1, 1000, 12),
+  MAX_COST: intIn(1, 100_000_000, 50_000),
+  MAX_ALIASES: intIn(0, 10_000, 15),
+  MAX_TOKENS: intIn(1, 1_000_000, 2000),
+  MAX_DIRECTIVES: intIn(0, 10_000, 10),
+  MAX_BODY_BYTES: intIn(1024, 1_000_000_000, 5_000_000),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: intIn(1, 10_000, 20),
+  WRITE_RATE_LIMIT: intIn(0, 10_000_000, 1000),
+  WRITE_RATE_BURST: intIn(1, 10_000_000, 2000),
+  REDACT_PARAMETER_NAMES: z.string().default(DEFAULT_SECRET_NAMES),
+  AUDIT_BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  AUDIT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUDIT_JWKS_URL: z.url().optional(),
+  AUDIT_JWT_ISSUER: z.string().optional(),
+  AUDIT_VIEWER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUDIT_JWT_AUDIENCE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -40,6 +57,16 @@ export type Limits = Pick<
   | 'MAX_PARAMETER_VALUE_LENGTH'
   | 'MAX_CLOCK_SKEW_SECONDS'
   | 'SUBSCRIBER_BUFFER'
+  | 'MAX_DEPTH'
+  | 'MAX_COST'
+  | 'MAX_ALIASES'
+  | 'MAX_TOKENS'
+  | 'MAX_DIRECTIVES'
+  | 'MAX_BODY_BYTES'
+  | 'MAX_SUBSCRIPTIONS_PER_SOCKET'
+  | 'WRITE_RATE_LIMIT'
+  | 'WRITE_RATE_BURST'
+  | 'REDACT_PARAMETER_NAMES'
 >;
 
 export class EnvError extends Error {

@@ -40,7 +40,19 @@ export type ErrorCode =
   | 'NOT_THE_REQUESTOR'
   | 'SUGGESTION_ALREADY_DECIDED'
   | 'DATABASE_UNAVAILABLE'
-  | 'SHUTTING_DOWN';
+  | 'SHUTTING_DOWN'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  // Limits, raised as GraphQL errors by src/auth/limits.ts and src/app.ts:
+  | 'QUERY_TOO_DEEP'
+  | 'QUERY_TOO_COSTLY'
+  | 'QUERY_TOO_MANY_ALIASES'
+  | 'QUERY_TOO_MANY_TOKENS'
+  | 'QUERY_TOO_MANY_DIRECTIVES'
+  | 'REQUEST_TOO_LARGE'
+  | 'LENGTH_REQUIRED'
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  | 'RATE_LIMITED';
 
 const CONNECTION_CODES = new Set([
   // Node sockets

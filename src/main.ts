@@ -1,4 +1,5 @@
 import { buildApp } from './app.js';
+import { bootstrapBanner, bootstrapCredentials, RefuseToStart } from './auth/bootstrap.js';
 import { openDatabase, runMigrations } from './db/client.js';
 import { EnvError, loadEnv } from './env.js';
 import { createLogger } from './logger.js';
@@ -21,8 +22,20 @@ async function main() {
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE });
   await runMigrations(database);
   const services = await createServices(database, env, logger);
+  let bootstrap;
+  try {
+    bootstrap = await bootstrapCredentials(services.db, { host: env.HOST, adminKey: env.AUDIT_BOOTSTRAP_ADMIN_KEY, jwtConfigured: services.auth.jwtConfigured });
+  } catch (error) {
+    if (error instanceof RefuseToStart) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
   const app = buildApp(services);
   const { url } = await app.start(env.PORT, env.HOST);
+  // Printed, not logged: the key must never reach a log pipeline, and is shown this once.
+  if (bootstrap.createdKey) process.stderr.write(`${bootstrapBanner(bootstrap.createdKey, url)}\n`);
   logger.info(
     { url, database: database.mode === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${env.DATA_DIR}` },
     `Audit service ready: GraphiQL at ${url}`,

@@ -1,6 +1,7 @@
 import { EventTypeRegistry } from './audit/event-types.js';
 import { Ingestor } from './audit/ingest.js';
 import { Sessions } from './audit/sessions.js';
+import { AuthService } from './auth/service.js';
 import type { Database, Db } from './db/client.js';
 import type { Env } from './env.js';
 import { ErrorTriage } from './history/error-groups.js';
@@ -28,6 +29,7 @@ export interface Services {
   errorTriage: ErrorTriage;
   limits: Env;
   logger: Logger;
+  auth: AuthService;
   /** Logger settings as the write path applies them (an in-memory cache, reloaded on NOTIFY). */
   recording: RecordingPolicy;
   settings: SettingsService;
@@ -78,6 +80,15 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   const retentionWorker = new RetentionWorker(partitions, retention, logger.child({ module: 'retention' }), limits.RETENTION_CHECK_MINUTES * 60_000);
   await retentionWorker.start();
   closables.push({ name: 'retention', close: () => retentionWorker.stop() });
+  const auth = new AuthService(
+    database,
+    { secret: limits.AUDIT_JWT_SECRET, jwksUrl: limits.AUDIT_JWKS_URL, issuer: limits.AUDIT_JWT_ISSUER, audience: limits.AUDIT_JWT_AUDIENCE },
+    logger.child({ module: 'auth' }),
+    ingestor,
+    limits.AUDIT_VIEWER_TOKEN_SECRET,
+  );
+  await auth.start();
+  closables.push({ name: 'auth', close: () => auth.stop() });
   return {
     database,
     db,
@@ -91,6 +102,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     errorTriage,
     recording,
     settings,
+    auth,
     limits,
     logger,
     metrics,

@@ -27,7 +27,7 @@ describe.skipIf(!bin)('database faults on a private PostgreSQL', () => {
   const post = async (events: unknown[]): Promise<Body> => {
     const res = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${server.adminKey}` },
       body: JSON.stringify({ query: LOG_BATCH, variables: { events } }),
       signal: AbortSignal.timeout(30_000),
     });

@@ -33,7 +33,7 @@ interface Answer {
 async function postRaw(body: string | Uint8Array, contentType = 'application/json'): Promise<Answer> {
   const res = await fetch(server.url, {
     method: 'POST',
-    headers: { 'content-type': contentType, accept: 'application/graphql-response+json, application/json' },
+    headers: { 'content-type': contentType, accept: 'application/graphql-response+json, application/json', Authorization: `Bearer ${server.adminKey}` },
     body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]),
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });

@@ -52,12 +52,12 @@ describe('SIGTERM', () => {
     const ready = await fetch(`${server.base}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'ok', migrations: { missing: [] } });
-    const traced = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-sigterm-1' }, body: JSON.stringify({ query: '{ eventTypes { name } }' }) });
+    const traced = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-sigterm-1', ...server.auth }, body: JSON.stringify({ query: '{ eventTypes { name } }' }) });
     expect(traced.headers.get('x-request-id')).toBe('trace-sigterm-1');
 
     // A live subscriber: it must be told "going away", not dropped.
     let closeCode: number | undefined;
-    const ws = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, on: { closed: (e) => (closeCode = (e as { code: number }).code) } });
+    const ws = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: server.auth, on: { closed: (e) => (closeCode = (e as { code: number }).code) } });
     let live = 0;
     ws.subscribe({ query: 'subscription { events { id } }' }, { next: () => void live++, error: () => {}, complete: () => {} });
 
@@ -72,7 +72,7 @@ describe('SIGTERM', () => {
         try {
           response = await fetch(server.url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...server.auth },
             body: JSON.stringify({ query: LOG_BATCH, variables: { events: keys.map((key) => ({ type: 'load', message: key, idempotencyKey: key })) } }),
             signal: AbortSignal.timeout(15_000),
           });

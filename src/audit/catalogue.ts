@@ -169,6 +169,10 @@ const byCategory: Record<string, Row[]> = {
     ['audit-log-viewed', 'Audit log viewed'],
     ['retention-policy-changed', 'Retention policy changed'],
     ['retention-month-dropped', 'Expired month of events dropped'],
+    ['access-denied', 'Access to an administrative call denied'],
+    ['api-key-created', 'API key created'],
+    ['api-key-revoked', 'API key revoked'],
+    ['viewer-token-created', 'Viewer token created'],
   ],
 };
 

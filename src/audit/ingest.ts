@@ -5,6 +5,7 @@ import { AuditError } from '../errors.js';
 import { loadEventsByIds } from '../history/events.js';
 import type { ErrorTriage } from '../history/error-groups.js';
 import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
+import { sealBatch } from './integrity.js';
 import type { AuditEvent, EntityRef, LeftOutReason, LogInput, RecordingDecider } from './model.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
@@ -213,6 +214,8 @@ export class Ingestor {
       }
       await this.deps.errors.recordOccurrences(tx, stored);
       if (options.withinTransaction) await options.withinTransaction(tx, stored);
+      // Last: sealing takes the chain head's lock, held until commit.
+      await sealBatch(tx, stored);
       return { stored, duplicates, leftOut, commitDecision };
     });
     for (const apply of learnt) apply();

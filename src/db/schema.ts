@@ -333,3 +333,63 @@ export const suggestions = pgTable(
     index('suggestions_status_idx').on(t.status, t.createdAt.desc()),
   ],
 );
+
+/**
+ * API keys: only a SHA-256 of the key is stored (keys are 32 random bytes, so a fast hash is
+ * enough); `prefix` is shown in listings so a key can be recognised without being revealed.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    hash: text('hash').notNull(),
+    /** audit:read, audit:write, audit:admin. */
+    scopes: text('scopes').array().notNull(),
+    /** The user this key acts for: it may read that user's own activity without audit:read. */
+    userLogin: text('user_login'),
+    expiresAt: time('expires_at'),
+    revokedAt: time('revoked_at'),
+    createdAt: time('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('api_keys_hash_key').on(t.hash)],
+);
+
+/**
+ * Tamper evidence (see audit/integrity.ts). Each event's hash covers its canonical content and the
+ * hash before it in its batch; each batch (one ingest transaction) is chained to the one committed
+ * before it through the single chain_head row, locked only for the last statement of the batch.
+ */
+export const eventHashes = pgTable(
+  'event_hashes',
+  {
+    eventId: bigint('event_id', { mode: 'number' }).primaryKey(),
+    occurredAt: time('occurred_at').notNull(),
+    batchSeq: bigint('batch_seq', { mode: 'number' }).notNull(),
+    position: integer('position').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('event_hashes_batch_key').on(t.batchSeq, t.position)],
+);
+
+export const eventBatches = pgTable(
+  'event_batches',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    prevHead: text('prev_head').notNull(),
+    /** The hash of the batch's last event, which chains all of them. */
+    digest: text('digest').notNull(),
+    /** sha256(prev_head:digest:event_count): the chain head after this batch. */
+    head: text('head').notNull(),
+    eventCount: integer('event_count').notNull(),
+    committedAt: time('committed_at').notNull().defaultNow(),
+  },
+  (t) => [index('event_batches_committed_idx').on(t.committedAt)],
+);
+
+export const chainHead = pgTable('chain_head', {
+  id: integer('id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  head: text('head').notNull(),
+});

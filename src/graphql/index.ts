@@ -17,6 +17,9 @@ import './types/lineage.js';
 import './types/usage-patterns.js';
 import './types/changes.js';
 import './types/suggestion.js';
+import './types/api-key.js';
+import './types/integrity.js';
+import './types/viewer-token.js';
 
 export const schema = builder.toSchema();
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +12,8 @@ export interface ChildServer {
   logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code once the process ended. */
   exited: Promise<number | null>;
+  /** The administrator key it was started with (AUDIT_BOOTSTRAP_ADMIN_KEY), as request headers. */
+  auth: { Authorization: string };
 }
 
 /**
@@ -19,9 +22,10 @@ export interface ChildServer {
  */
 export async function startChildServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildServer> {
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const adminKey = env.AUDIT_BOOTSTRAP_ADMIN_KEY ?? `child-admin-${randomBytes(12).toString('hex')}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUDIT_BOOTSTRAP_ADMIN_KEY: adminKey, WRITE_RATE_LIMIT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
@@ -65,5 +69,5 @@ export async function startChildServer(env: Record<string, string>, timeoutMs = 
       reject(new Error(`server exited with ${code} before it was ready: ${stderr}`));
     });
   });
-  return { child, url, base: url.replace(/\/graphql$/, ''), logs, exited };
+  return { child, url, base: url.replace(/\/graphql$/, ''), logs, exited, auth: { Authorization: `Bearer ${adminKey}` } };
 }

@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/app.js';
+import { bootstrapCredentials } from '../../src/auth/bootstrap.js';
 import { openDatabase, queryRows, runMigrations, type Database } from '../../src/db/client.js';
 import { loadEnv, type Env } from '../../src/env.js';
 import { createLogger } from '../../src/logger.js';
@@ -21,11 +22,20 @@ export interface TestServer {
   wsUrl: string;
   services: Services;
   database: Database;
-  /** POSTs one operation over real HTTP. */
+  /** The database's URL in PostgreSQL mode (undefined for the embedded database). */
+  databaseUrl: string | undefined;
+  /** The administrator key every request sends unless told otherwise (AUDIT_BOOTSTRAP_ADMIN_KEY). */
+  adminKey: string;
+  /**
+   * POSTs one operation over real HTTP, as the administrator unless `headers` has an
+   * `Authorization` of its own (an empty one sends no credential).
+   */
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** `gql` and `wsClient` with this bearer token, or with no credential at all (null). */
+  as(token: string | null): Pick<TestServer, 'gql' | 'wsClient'>;
   /** Rows of a raw query run directly against this server's database. */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
-  /** A graphql-ws client on this server (closed by stop()). */
+  /** A graphql-ws client on this server (closed by stop()); the administrator's unless `connectionParams` are given. */
   wsClient(connectionParams?: Record<string, unknown>): Client;
   /**
    * Another server instance over the SAME database: embedded, the same PGlite; PostgreSQL, its own
@@ -75,7 +85,8 @@ async function givenDatabase(databaseUrl: string): Promise<{ database: Database;
  * and left in place: a test's own private PostgreSQL).
  */
 export async function startTestServer(envOverrides: Record<string, string> = {}, options: { databaseUrl?: string } = {}): Promise<TestServer> {
-  const env: Env = loadEnv({ LOG_LEVEL: 'silent', ...envOverrides });
+  const adminKey = `test-admin-${randomBytes(12).toString('hex')}`;
+  const env: Env = loadEnv({ LOG_LEVEL: 'silent', AUDIT_BOOTSTRAP_ADMIN_KEY: adminKey, ...envOverrides });
   const { database, drop, url: databaseUrl } = options.databaseUrl ? await givenDatabase(options.databaseUrl) : await freshDatabase();
   return serve(env, database, databaseUrl, async () => {
     await database.close();
@@ -84,30 +95,40 @@ export async function startTestServer(envOverrides: Record<string, string> = {},
 }
 
 async function serve(env: Env, database: Database, databaseUrl: string | undefined, release: () => Promise<void>): Promise<TestServer> {
+  const adminKey = env.AUDIT_BOOTSTRAP_ADMIN_KEY!;
   const services = await createServices(database, env, createLogger(env.LOG_LEVEL));
+  await bootstrapCredentials(services.db, { host: '127.0.0.1', adminKey: env.AUDIT_BOOTSTRAP_ADMIN_KEY, jwtConfigured: services.auth.jwtConfigured });
   const app = buildApp(services);
   const { url } = await app.start(0, '127.0.0.1');
   const wsUrl = url.replace(/^http/, 'ws');
   const clients: Client[] = [];
+  const bearer = (token: string | null) => (token ? { Authorization: `Bearer ${token}` } : {});
+  const gqlAs = (token: string | null): TestServer['gql'] => async (query, variables, headers = {}) => {
+    const explicit = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+    const sent = Object.fromEntries(Object.entries({ ...(explicit ? {} : bearer(token)), ...headers }).filter(([, v]) => v !== ''));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...sent },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as GraphQLResponse;
+  };
+  const wsClientAs = (token: string | null): TestServer['wsClient'] => (connectionParams) => {
+    const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: connectionParams ?? bearer(token) });
+    clients.push(client);
+    return client;
+  };
   return {
     url,
     wsUrl,
     services,
     database,
-    async gql(query, variables, headers) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as GraphQLResponse;
-    },
+    databaseUrl,
+    adminKey,
+    gql: gqlAs(adminKey),
+    as: (token) => ({ gql: gqlAs(token), wsClient: wsClientAs(token) }),
     rows: (query) => queryRows(database.db, query),
-    wsClient(connectionParams) {
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
-      clients.push(client);
-      return client;
-    },
+    wsClient: wsClientAs(adminKey),
     async startSecondInstance() {
       if (!databaseUrl) return serve(env, database, undefined, async () => {});
       const second = await openDatabase({ databaseUrl, dataDir: 'unused', poolSize: 3 });

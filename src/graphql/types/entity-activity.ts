@@ -18,9 +18,9 @@ builder.subscriptionFields((t) => ({
   entityActivity: t.field({
     type: Event,
     description: 'Each committed event about the entity.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { type: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, { entity: { type: args.type, id: String(args.id) } }),
+    subscribe: (_root, args, ctx) => liveEvents(ctx, { entity: { type: args.type, id: String(args.id) } }, 'Subscription.entityActivity'),
     resolve: liveItem,
   }),
 }));

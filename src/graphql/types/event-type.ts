@@ -17,7 +17,7 @@ builder.queryFields((t) => ({
   eventTypes: t.field({
     type: [EventType],
     description: 'The catalogue: built-in types and custom types created on first use, by name.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true },
     args: { category: t.arg.string({ required: false }) },
     resolve: async (_root, args, ctx) => {
       const rows = await ctx.services.types.reload();

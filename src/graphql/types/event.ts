@@ -1,7 +1,8 @@
 import { EVENT_SOURCES, type AuditEvent, type EventParameterView } from '../../audit/model.js';
 import { decodeFeedPosition, encodeFeedPosition } from '../../history/committed-feed.js';
-import { checkPageSize, encodeCursor, findEvent, type EventFilter } from '../../history/events.js';
-import { searchEvents } from '../../history/search-syntax.js';
+import { checkPageSize, encodeCursor, findEvent, findEvents, type EventFilter } from '../../history/events.js';
+import { withSearchQuery } from '../../history/search-syntax.js';
+import { visibleEvent } from '../../auth/visibility.js';
 import { AuditError } from '../../errors.js';
 import { compileFilter } from '../../live/filter-match.js';
 import { OVERFLOW, type LiveItem } from '../../live/event-bus.js';
@@ -101,34 +102,43 @@ builder.queryFields((t) => ({
   event: t.field({
     type: Event,
     nullable: true,
-    authScopes: { read: true },
+    description: 'One event; a user-bound credential without audit:read sees only its user’s events (null otherwise).',
+    authScopes: { read: true, bound: true, viewer: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => findEvent(ctx.services.db, String(args.id)),
+    resolve: async (_root, args, ctx) => visibleEvent(ctx.auth, await findEvent(ctx.services.db, String(args.id))),
   }),
   events: t.field({
     type: EventConnection,
-    description: 'Events matching the filter and the search query, newest first.',
-    authScopes: { read: true },
+    description:
+      'Events matching the filter and the search query, newest first. A user-bound credential without audit:read gets its user’s events only.',
+    authScopes: { read: true, bound: true, viewer: true },
     args: {
       filter: t.arg({ type: EventFilterInput, required: false }),
       query: t.arg.string({
         required: false,
-        description: 'Search syntax: type:query-* user:alice entity:query/42 source:ui since:2026-01-01 until:… error:true category:… group:… session:… "free text" (see the README).',
+        description: 'Search syntax: type:query-* user:alice entity:query/42 source:ui since:2026-01-01 until:… error:true category:… group:… session:… "free text"',
       }),
       ...pageArgs(t.arg),
     },
-    resolve: (_root, args, ctx) => searchEvents(ctx.services.db, toEventFilter(args.filter), args.query, page(ctx, args)),
+    resolve: (_root, args, ctx) =>
+      findEvents(
+        ctx.services.db,
+        // The search query narrows the filter first; what the caller may read narrows it last.
+        ctx.services.auth.readable(ctx.auth, withSearchQuery(toEventFilter(args.filter), args.query), 'Query.events'),
+        page(ctx, args),
+      ),
   }),
 }));
 
 /**
- * A live feed of committed events that match, resumed after `after` (a feedCursor) when given;
- * ends with SUBSCRIBER_TOO_SLOW if it falls behind.
+ * A live feed of committed events that match and that the caller may read (the same rule as the
+ * events query), resumed after `after` (a feedCursor) when given; ends with SUBSCRIBER_TOO_SLOW if
+ * it falls behind.
  */
-export async function liveEvents(ctx: Context, filter: EventFilter, after?: string | null): Promise<AsyncIterable<LiveItem>> {
+export async function liveEvents(ctx: Context, filter: EventFilter, field: string, after?: string | null): Promise<AsyncIterable<LiveItem>> {
   const position = after ? decodeFeedPosition(after) : null;
-  const { db, bus, limits } = ctx.services;
-  return subscribeToEvents(db, bus, await compileFilter(db, filter), limits.SUBSCRIBER_BUFFER, position);
+  const { db, bus, limits, auth } = ctx.services;
+  return subscribeToEvents(db, bus, await compileFilter(db, auth.readable(ctx.auth, filter, field)), limits.SUBSCRIBER_BUFFER, position);
 }
 
 const afterArg = {
@@ -147,17 +157,17 @@ builder.subscriptionFields((t) => ({
   events: t.field({
     type: Event,
     description: 'Each committed event that matches the filter, as it is stored.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }), after: t.arg.string(afterArg) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter), args.after),
+    subscribe: (_root, args, ctx) => liveEvents(ctx, toEventFilter(args.filter), 'Subscription.events', args.after),
     resolve: liveItem,
   }),
   errors: t.field({
     type: Event,
     description: 'The live error feed: each committed error event with its fingerprint.',
-    authScopes: { read: true },
+    authScopes: { read: true, bound: true, viewer: true },
     args: { filter: t.arg({ type: EventFilterInput, required: false }), after: t.arg.string(afterArg) },
-    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }, args.after),
+    subscribe: (_root, args, ctx) => liveEvents(ctx, { ...toEventFilter(args.filter), errorsOnly: true }, 'Subscription.errors', args.after),
     resolve: liveItem,
   }),
 }));

@@ -59,9 +59,10 @@ builder.queryFields((t) => ({
   user: t.field({
     type: User,
     nullable: true,
-    authScopes: { read: true },
+    description: 'A user; a user-bound credential may read its own user without audit:read.',
+    authScopes: (_root, args) => ({ read: true, self: args.login }),
     args: { login: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => findUser(ctx.services.db, args.login),
+    resolve: (_root, args, ctx) => findUser(ctx.services.db, ctx.services.auth.readable(ctx.auth, { user: args.login }, 'Query.user').user!),
   }),
 }));
 
