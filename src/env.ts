@@ -25,6 +25,9 @@ const envSchema = z.object({
   MAX_PARAMETER_VALUE_LENGTH: intIn(1, 1_000_000, 10_000),
   MAX_CLOCK_SKEW_SECONDS: intIn(0, 86_400, 300),
   SUBSCRIBER_BUFFER: intIn(1, 1_000_000, 1000),
+  EXPORT_POLL_MS: intIn(10, 3_600_000, 1000),
+  EXPORT_RETRY_MAX_MS: intIn(10, 3_600_000, 60_000),
+  EXPORT_FILE_DIR: z.string().min(1).default('./data/exports'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -38,6 +41,9 @@ export type Limits = Pick<
   | 'MAX_PARAMETER_VALUE_LENGTH'
   | 'MAX_CLOCK_SKEW_SECONDS'
   | 'SUBSCRIBER_BUFFER'
+  | 'EXPORT_POLL_MS'
+  | 'EXPORT_RETRY_MAX_MS'
+  | 'EXPORT_FILE_DIR'
 >;
 
 export class EnvError extends Error {

@@ -22,6 +22,7 @@ async function main() {
   const services = await createServices(database, env, logger);
   const app = buildApp(services);
   const { url } = await app.start(env.PORT, env.HOST);
+  services.exports.start();
   logger.info(
     { url, database: database.mode === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${env.DATA_DIR}` },
     `Audit service ready: GraphiQL at ${url}`,
@@ -33,6 +34,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'stopping');
     await app.stop();
+    await services.exports.stop();
     await database.close();
     process.exit(0);
   };

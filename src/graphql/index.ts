@@ -6,6 +6,7 @@ import './types/entity-activity.js';
 import './types/event-type.js';
 import './types/log.js';
 import './types/user.js';
+import './types/export-sink.js';
 
 export const schema = builder.toSchema();
 
