@@ -36,7 +36,7 @@ export const fileConfigSchema = z.object({
     .string()
     .min(1)
     .max(500)
-    .refine((p) => !isAbsolute(p) && !normalize(p).startsWith('..'), 'must be a path inside EXPORT_FILE_DIR'),
+    .refine((p) => !isAbsolute(p) && !/^\.\.(\/|\\|$)/.test(normalize(p)), 'must be a path inside EXPORT_FILE_DIR'),
   maxFileSizeBytes: z.number().int().min(256).max(Number.MAX_SAFE_INTEGER).default(100 * 1024 * 1024),
   maxBackups: z.number().int().min(0).max(1000).default(10),
   types: z.array(z.string().min(1)).nullish().transform((v) => v ?? null),
