@@ -8,7 +8,7 @@ import { UsageError, withServices } from './context.js';
 export function formatSummary(summary: ImportSummary): string {
   const lines = [`read ${summary.read}, stored ${summary.stored}, skipped ${summary.skipped}`];
   for (const [reason, count] of Object.entries(summary.reasons).sort((a, b) => b[1] - a[1])) lines.push(`  skipped ${count}: ${reason}`);
-  for (const example of summary.examples.slice(0, 10)) lines.push(`  line ${example.line}: ${example.reason}`);
+  for (const example of summary.examples.slice(0, 10)) lines.push(`  line ${example.line}: ${example.detail ?? example.reason}`);
   return lines.join('\n');
 }
 

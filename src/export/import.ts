@@ -14,7 +14,7 @@ export interface ImportSummary {
   /** Reason → lines skipped for it. */
   reasons: Record<string, number>;
   /** The first skipped lines, with their numbers, to look at. */
-  examples: Array<{ line: number; reason: string }>;
+  examples: Array<{ line: number; reason: string; detail?: string }>;
 }
 
 export interface ImportOptions {
@@ -60,10 +60,10 @@ function fromRecord(record: Record<string, unknown>): { input: LogInput } | { sk
  */
 export async function importLines(db: Db, ingestor: Ingestor, lines: AsyncIterable<string>, options: ImportOptions): Promise<ImportSummary> {
   const summary: ImportSummary = { read: 0, stored: 0, skipped: 0, reasons: {}, examples: [] };
-  const skip = (line: number, reason: string) => {
+  const skip = (line: number, reason: string, detail?: string) => {
     summary.skipped += 1;
     summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
-    if (summary.examples.length < MAX_EXAMPLES) summary.examples.push({ line, reason });
+    if (summary.examples.length < MAX_EXAMPLES) summary.examples.push(detail ? { line, reason, detail } : { line, reason });
   };
   /** The newest roles seen per user, applied at the end. */
   const roles = new Map<string, { at: number; roles: string[] }>();
@@ -81,8 +81,8 @@ export async function importLines(db: Db, ingestor: Ingestor, lines: AsyncIterab
         // One bad event rejects its batch: set it aside with the reason and store the others.
         const index = error instanceof AuditError ? error.details.index : undefined;
         if (typeof index !== 'number' || !pending[index]) throw error;
-        const message = (error as AuditError).message.replace(/^events\[\d+\]\./, '');
-        skip(pending[index].line, `${(error as AuditError).code}: ${message.split(':')[0]}`);
+        const { code, details, message } = error as AuditError;
+        skip(pending[index].line, `${code} in ${String(details.field ?? 'event').replace(/^events\[\d+\]\./, '')}`, message.replace(/^events\[\d+\]\./, ''));
         pending = pending.filter((_, i) => i !== index);
       }
     }
