@@ -76,7 +76,9 @@ describe('export', () => {
     expect(bytes).toBeGreaterThan(30e6);
     expect(Math.max(...liveHeap)).toBeLessThan(15e6);
     expect(liveHeap.at(-1)! - liveHeap[0]!).toBeLessThan(5e6);
-    expect(rssGrowth).toBeLessThan(bytes);
+    // RSS also holds the embedded database's own memory (its cache grows while it reads), so it
+    // only gets a loose bound; holding 100,000 events as objects would take several hundred MB.
+    expect(rssGrowth).toBeLessThan(150e6);
 
     // Every event once, newest first, complete.
     let count = 0;
