@@ -158,16 +158,19 @@ export async function listSinks(db: Db): Promise<Sink[]> {
   return (await db.select().from(exportSinks).orderBy(exportSinks.name)).map(toSink);
 }
 
-/** Every sink with its lag: committed events after its cursor (those its filter skips included). */
+/**
+ * Every sink with its lag: committed events after its cursor (those its filter skips included, and
+ * those the committed feed still holds back behind an older running transaction).
+ */
 export async function sinkStatuses(db: Db): Promise<SinkStatus[]> {
   const sinks = await listSinks(db);
   return Promise.all(
     sinks.map(async (sink) => {
       const [row] = await queryRows<{ lag: string; oldest: string | Date | null }>(
         db,
+        // Every committed event past the cursor, those that the feed's horizon still holds back included.
         sql`select count(*)::text as lag, min(recorded_at) as oldest from events
-            where tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            ${sink.cursor ? sql`and (tx_id, id) > (${sink.cursor.txId}::xid8, ${sink.cursor.id}::bigint)` : sql``}`,
+            ${sink.cursor ? sql`where (tx_id, id) > (${sink.cursor.txId}::xid8, ${sink.cursor.id}::bigint)` : sql``}`,
       );
       const oldest = row?.oldest ? new Date(row.oldest) : null;
       return { ...sink, lag: Number(row?.lag ?? 0), lagSeconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0 };

@@ -151,6 +151,9 @@ export class ExportWorkers {
     const state = this.stateFor(listed);
     if (Date.now() < state.retryAt) return false;
     const { db } = this.options;
+    // Idle polls only read: a write per poll would, for its instant, hold back the committed feed
+    // (whose horizon is the oldest writing transaction of the whole cluster) for everyone.
+    if (!state.pending && (await committedEventsAfter(db, listed.cursor, 1)).events.length === 0) return false;
     const sink = await claimLease(db, listed.id, this.owner, LEASE_SECONDS);
     if (!sink) {
       state.pending = null;
