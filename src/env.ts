@@ -44,6 +44,9 @@ const envSchema = z.object({
   AUDIT_JWT_ISSUER: z.string().optional(),
   AUDIT_VIEWER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUDIT_JWT_AUDIENCE: z.string().optional(),
+  EXPORT_POLL_MS: intIn(10, 3_600_000, 1000),
+  EXPORT_RETRY_MAX_MS: intIn(10, 3_600_000, 60_000),
+  EXPORT_FILE_DIR: z.string().min(1).default('./data/exports'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -67,6 +70,9 @@ export type Limits = Pick<
   | 'WRITE_RATE_LIMIT'
   | 'WRITE_RATE_BURST'
   | 'REDACT_PARAMETER_NAMES'
+  | 'EXPORT_POLL_MS'
+  | 'EXPORT_RETRY_MAX_MS'
+  | 'EXPORT_FILE_DIR'
 >;
 
 export class EnvError extends Error {

@@ -36,6 +36,7 @@ async function main() {
   const { url } = await app.start(env.PORT, env.HOST);
   // Printed, not logged: the key must never reach a log pipeline, and is shown this once.
   if (bootstrap.createdKey) process.stderr.write(`${bootstrapBanner(bootstrap.createdKey, url)}\n`);
+  services.exports.start();
   logger.info(
     { url, database: database.mode === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${env.DATA_DIR}` },
     `Audit service ready: GraphiQL at ${url}`,

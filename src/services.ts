@@ -5,6 +5,7 @@ import { AuthService } from './auth/service.js';
 import type { Database, Db } from './db/client.js';
 import type { Env } from './env.js';
 import { ErrorTriage } from './history/error-groups.js';
+import { ExportWorkers } from './export/worker.js';
 import { EventBus } from './live/event-bus.js';
 import { FeedTail } from './live/feed-tail.js';
 import { Partitions } from './retention/partitions.js';
@@ -30,6 +31,8 @@ export interface Services {
   limits: Env;
   logger: Logger;
   auth: AuthService;
+  /** The export sinks' delivery loop; main.ts starts it, tests start and stop it themselves. */
+  exports: ExportWorkers;
   /** Logger settings as the write path applies them (an in-memory cache, reloaded on NOTIFY). */
   recording: RecordingPolicy;
   settings: SettingsService;
@@ -89,6 +92,9 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   );
   await auth.start();
   closables.push({ name: 'auth', close: () => auth.stop() });
+  const exports = new ExportWorkers({ db, logger, pollMs: limits.EXPORT_POLL_MS, retryMaxMs: limits.EXPORT_RETRY_MAX_MS, fileDir: limits.EXPORT_FILE_DIR });
+  // Last registered, so closed first on shutdown: delivery stops (flushing files) before the rest.
+  closables.push({ name: 'exports', close: () => exports.stop() });
   return {
     database,
     db,
@@ -103,6 +109,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     recording,
     settings,
     auth,
+    exports,
     limits,
     logger,
     metrics,

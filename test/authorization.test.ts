@@ -146,6 +146,16 @@ const MATRIX: Record<string, { cell: Cell; expected: [Outcome, Outcome, Outcome,
   'Mutation.rejectSuggestion': { cell: http('rejectSuggestion', `mutation { rejectSuggestion(id: "00000000-0000-4000-8000-000000000000", actor: "alice", reason: "no") { __typename } }`), expected: [U, 'ok', F, 'ok', F] },
   'Mutation.cancelSuggestion': { cell: http('cancelSuggestion', `mutation { cancelSuggestion(id: "00000000-0000-4000-8000-000000000000", actor: "alice") { __typename } }`), expected: [U, 'ok', F, 'ok', F] },
   'Subscription.suggestionUpdates': { cell: live('suggestionUpdates', `subscription { suggestionUpdates { __typename } }`), expected: [U, F, 'ok', 'ok', F] },
+  'Query.exportSinks': { cell: http('exportSinks', `{ exportSinks { __typename } }`), expected: [U, F, 'ok', 'ok', F] },
+  'Mutation.configureCloudWatchExport': {
+    cell: http('configureCloudWatchExport', `mutation { configureCloudWatchExport(input: { name: "matrix-cw", logGroup: "g", region: "us-east-1", endpoint: "http://127.0.0.1:9", streams: [{ match: "log", stream: "s" }] }) { __typename } }`),
+    expected: [U, F, F, 'ok', F],
+  },
+  'Mutation.configureFileExport': {
+    cell: http('configureFileExport', `mutation { configureFileExport(input: { name: "matrix-file", path: "matrix.jsonl" }) { __typename } }`),
+    expected: [U, F, F, 'ok', F],
+  },
+  'Mutation.removeExportSink': { cell: http('removeExportSink', `mutation { removeExportSink(id: "00000000-0000-4000-8000-000000000000") { __typename } }`), expected: [U, F, F, 'ok', F] },
   'Subscription.entityActivity': { cell: live('entityActivity', `subscription { entityActivity(type: "query", id: "m1") { id } }`), expected: [U, F, 'ok', 'ok', 'ok'] },
 };
 

@@ -1,40 +1,52 @@
-import { verifyIntegrity } from '../audit/integrity.js';
-import { openDatabase } from '../db/client.js';
-import { EnvError, loadEnv } from '../env.js';
+import { AuditError } from '../errors.js';
+import { UsageError } from './context.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { verifyCommand } from './verify.js';
 
-const USAGE = `usage: npm run cli -- verify [--since <ISO time>] [--until <ISO time>]
-  Recomputes the hash chain of the audit log and prints the first broken link.
-  Exit status: 0 intact, 2 broken, 1 error. (Embedded mode: stop the server first; PGlite has one owner.)`;
+/** `npm run cli -- <command> [arguments]`. Each command answers its exit code. */
+const commands: Record<string, { run: (args: string[]) => Promise<number>; usage: string }> = {
+  import: importCommand,
+  export: exportCommand,
+  verify: verifyCommand,
+};
 
-function option(args: string[], name: string): Date | null {
-  const i = args.indexOf(name);
-  if (i < 0) return null;
-  const date = new Date(args[i + 1] ?? '');
-  if (Number.isNaN(date.getTime())) throw new Error(`${name} needs an ISO time`);
-  return date;
+function help(): string {
+  return ['usage: npm run cli -- <command> [arguments]', '', ...Object.entries(commands).map(([name, c]) => `  ${name} ${c.usage}`)].join('\n');
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command !== 'verify') {
-    console.error(USAGE);
-    return 1;
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    console.log(help());
+    return name ? 0 : 2;
   }
-  const env = loadEnv();
-  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 2 });
+  const command = commands[name];
+  if (!command) {
+    console.error(`unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
   try {
-    const report = await verifyIntegrity(database.db, { since: option(rest, '--since'), until: option(rest, '--until') });
-    console.log(JSON.stringify(report, null, 2));
-    return report.ok ? 0 : 2;
-  } finally {
-    await database.close();
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\nusage: npm run cli -- ${name} ${command.usage}`);
+      return 2;
+    }
+    if (error instanceof AuditError) {
+      console.error(`${error.code}: ${error.message}`);
+      return 1;
+    }
+    throw error;
   }
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
-    console.error(error instanceof EnvError || error instanceof Error ? error.message : error);
-    process.exit(1);
+    console.error(error);
+    process.exitCode = 1;
   },
 );

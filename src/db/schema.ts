@@ -393,3 +393,27 @@ export const chainHead = pgTable('chain_head', {
   seq: bigint('seq', { mode: 'number' }).notNull(),
   head: text('head').notNull(),
 });
+
+/**
+ * Export sinks (CloudWatch Logs, rolling files) and their delivery cursors. `config` holds no
+ * secret: AWS credentials come from the environment or a named profile at send time. The cursor is
+ * a position in commit order (history/committed-feed.ts) advanced only after a delivery succeeded.
+ * A lease lets one instance at a time deliver a sink when several share the database.
+ */
+export const exportSinks = pgTable('export_sinks', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  /** cloudwatch or file. */
+  kind: text('kind').notNull(),
+  config: jsonb('config').notNull(),
+  cursorTxId: text('cursor_tx_id'),
+  cursorId: text('cursor_id'),
+  delivered: bigint('delivered', { mode: 'number' }).notNull().default(0),
+  lastDeliveredAt: time('last_delivered_at'),
+  lastError: text('last_error'),
+  lastErrorAt: time('last_error_at'),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: time('lease_until'),
+  createdAt: time('created_at').notNull().defaultNow(),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});

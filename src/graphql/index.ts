@@ -20,6 +20,7 @@ import './types/suggestion.js';
 import './types/api-key.js';
 import './types/integrity.js';
 import './types/viewer-token.js';
+import './types/export-sink.js';
 
 export const schema = builder.toSchema();
 
