@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { retentionPolicy } from '../db/schema.js';
+import { readChainHead, type Checkpointer } from '../audit/checkpoints.js';
+import type { Database, Db } from '../db/client.js';
+import { prunedMonths, retentionPolicy } from '../db/schema.js';
 import { AuditError } from '../errors.js';
 import type { Ingestor } from '../audit/ingest.js';
 import type { Logger } from '../logger.js';
@@ -37,12 +38,20 @@ export function expiredMonths(months: string[], keep: number, now: Date): string
   });
 }
 
-/** Expired months dropped whole. Each drop is recorded as an event before the data goes. */
+const RETENTION_LOCK = 7_311_005;
+
+/**
+ * Expired months dropped whole. Each drop commits together with its record: the
+ * `retention-month-dropped` event, a pruned_months row and, with a checkpoint key, a signed
+ * checkpoint naming the month and the events removed, which is what lets verifyIntegrity tell an
+ * audited drop from a DELETE.
+ */
 export class Retention {
   constructor(
-    private readonly db: Db,
+    private readonly database: Database,
     private readonly partitions: Partitions,
     private readonly ingestor: Ingestor,
+    private readonly checkpointer: Checkpointer,
     private readonly logger: Logger,
   ) {}
 
@@ -50,8 +59,9 @@ export class Retention {
     if (months !== null && (!Number.isInteger(months) || months < 1 || months > MAX_MONTHS)) {
       throw new AuditError('BAD_USER_INPUT', `months must be a whole number from 1 to ${MAX_MONTHS}, or null to keep everything`, { field: 'months' });
     }
-    const before = await getRetentionPolicy(this.db);
-    await this.db
+    const db = this.database.db;
+    const before = await getRetentionPolicy(db);
+    await db
       .insert(retentionPolicy)
       .values({ id: 1, months, updatedBy: actor })
       .onConflictDoUpdate({ target: retentionPolicy.id, set: { months, updatedBy: actor, updatedAt: sql`now()` } });
@@ -63,30 +73,55 @@ export class Retention {
       parameters: { before: before.months, after: months },
     });
     const dropped = await this.apply();
-    return { policy: await getRetentionPolicy(this.db), dropped };
+    return { policy: await getRetentionPolicy(db), dropped };
   }
 
   /** Drops every expired month under the current policy (nothing without one). */
   async apply(now = new Date()): Promise<DroppedMonth[]> {
-    const { months } = await getRetentionPolicy(this.db);
+    const { months } = await getRetentionPolicy(this.database.db);
     if (months === null) return [];
     const dropped: DroppedMonth[] = [];
     const current = monthOf(now);
     for (const month of expiredMonths(await this.partitions.months(), months, now)) {
       if (month >= current) continue;
-      // Recorded first, under a key, so a drop that fails and is retried is recorded once.
-      await this.ingestor.log({
-        type: 'retention-month-dropped',
-        message: `Dropped the events of ${month} (retention: ${months} months)`,
-        source: 'SERVER',
-        idempotencyKey: `retention:${month}`,
-        parameters: { month, policyMonths: months },
-      });
-      const events = await this.partitions.drop(month);
+      const events = await this.drop(month, months);
+      if (events === null) continue;
       this.logger.info({ month, events }, 'retention dropped a month');
       dropped.push({ month, events });
     }
     return dropped;
+  }
+
+  /** One month, with its record, in one transaction; null when another instance dropped it first. */
+  private async drop(month: string, policyMonths: number): Promise<number | null> {
+    // The record's own month must exist before the lock: creating it takes another lock.
+    const at = new Date();
+    await this.partitions.ensureFor([at]);
+    return this.database.exclusive(RETENTION_LOCK, async () => {
+      if (!(await this.partitions.months()).includes(month)) return null;
+      let events = 0;
+      await this.ingestor.log(
+        {
+          type: 'retention-month-dropped',
+          message: `Dropped the events of ${month} (retention: ${policyMonths} months)`,
+          source: 'SERVER',
+          occurredAt: at,
+          parameters: { month, policyMonths },
+        },
+        {
+          withinTransaction: async (tx, [record]) => {
+            if (!record) throw new Error('the drop record was not stored');
+            events = await this.partitions.dropIn(tx, month);
+            // Read once the drop's locks are held: every dropped event is sealed at or before this batch.
+            const { seq, head } = await readChainHead(tx);
+            await tx.insert(prunedMonths).values({ month, throughBatch: seq, events, recordEventId: Number(record.id) });
+            await this.checkpointer.signDrop(tx, { seq, head, month, events });
+          },
+        },
+      );
+      this.partitions.forget(month);
+      return events;
+    });
   }
 }
 
