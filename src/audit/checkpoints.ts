@@ -6,6 +6,7 @@ import { checkpointKeys, checkpoints } from '../db/schema.js';
 import { AuditError } from '../errors.js';
 import { checkPageSize, decodeCursor, encodeCursor, type Connection, type PageArgs } from '../history/events.js';
 import type { Logger } from '../logger.js';
+import { Periodic } from '../ops/periodic.js';
 import { publicKeyInfo, type CheckpointKeys, type PublicKeyInfo, type SigningKey } from './signing-key.js';
 
 /** What a checkpoint says: at batch `batch` the chain head was `head`; a retention drop adds what it pruned. */
@@ -224,15 +225,16 @@ async function missingEvents(db: Db, month: string, after: number, through: numb
  * retention drop, and every CHECKPOINT_INTERVAL_MINUTES when the chain moved since the last one.
  */
 export class Checkpointer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly database: Database,
     readonly keys: CheckpointKeys,
     private readonly logger: Logger,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.periodic = new Periodic(() => this.runOnce(), intervalMs, logger, 'periodic checkpoint failed');
+  }
 
   get signingKey(): PublicKeyInfo | null {
     return this.keys.signing?.publicKey ?? null;
@@ -248,7 +250,7 @@ export class Checkpointer {
   async create(): Promise<StoredCheckpoint> {
     const key = this.requireKey();
     const { seq, head } = await readChainHead(this.database.db);
-    return storeCheckpoint(this.database.db, key, { batch: seq, head, signedAt: new Date(), prunedMonth: null, prunedEvents: null });
+    return this.database.db.transaction((tx) => storeCheckpoint(tx, key, { batch: seq, head, signedAt: new Date(), prunedMonth: null, prunedEvents: null }));
   }
 
   /** Inside a retention drop's transaction: signs the head it read and what it pruned; null when checkpoints are off. */
@@ -273,7 +275,7 @@ export class Checkpointer {
         .orderBy(desc(checkpoints.id))
         .limit(1);
       if (latest && Number(latest.batch) === seq) return null;
-      return storeCheckpoint(this.database.db, key, { batch: seq, head, signedAt: new Date(), prunedMonth: null, prunedEvents: null });
+      return this.database.db.transaction((tx) => storeCheckpoint(tx, key, { batch: seq, head, signedAt: new Date(), prunedMonth: null, prunedEvents: null }));
     });
   }
 
@@ -282,19 +284,11 @@ export class Checkpointer {
     if (!this.keys.signing) return;
     const adopted = await this.signUnsignedDrops();
     if (adopted > 0) this.logger.warn({ adopted }, 'signed retention drops that were recorded without a checkpoint key (trusting them as they are now)');
-    if (this.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'periodic checkpoint failed'))
-        .finally(() => (this.running = null));
-    }, this.intervalMs);
-    this.timer.unref();
+    if (this.intervalMs > 0) this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /**

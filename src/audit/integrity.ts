@@ -132,7 +132,7 @@ interface BatchRow {
 /** How far a month's drop reaches: sealed events of the month in batches up to `through` may be gone. */
 interface Pruning {
   through: number;
-  /** Events the signed drops removed; null when only an unsigned record proves the drop. */
+  /** Events the drops removed; null when an unsigned drop (made before they were counted) did not say. */
   expected: number | null;
   signed: boolean;
   found: number;
@@ -231,7 +231,7 @@ export async function verifyIntegrity(db: Db, options: VerifyOptions = {}): Prom
     report.prunedMonths.push({ month, events: p.found, signed: p.signed });
     if (p.expected === null || (bounded ? p.found <= p.expected : p.found === p.expected)) continue;
     return broken(
-      link('pruned-count', null, null, `month ${month}: its signed drops removed ${p.expected} events, but ${p.found} of its sealed events are missing${p.found > p.expected ? ' (events were deleted and passed off as pruned)' : ''}`),
+      link('pruned-count', null, null, `month ${month}: its ${p.signed ? 'signed ' : ''}drops removed ${p.expected} events, but ${p.found} of its sealed events are missing${p.found > p.expected ? ' (events were deleted and passed off as pruned)' : ''}`),
     );
   }
   report.prunedMonths.sort((a, b) => (a.month < b.month ? -1 : 1));
@@ -249,9 +249,7 @@ export async function verifyIntegrity(db: Db, options: VerifyOptions = {}): Prom
 }
 
 function deletedLink(batch: number, eventId: string, month: string, pruning: Pruning | undefined): BrokenLink {
-  const why = pruning
-    ? ` (month ${month} was pruned only up to batch ${pruning.through})`
-    : '';
+  const why = pruning ? ` (month ${month} was pruned only up to batch ${pruning.through})` : '';
   return link('event-deleted', batch, eventId, `event ${eventId} was deleted${why}`);
 }
 

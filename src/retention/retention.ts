@@ -5,6 +5,7 @@ import { prunedMonths, retentionPolicy } from '../db/schema.js';
 import { AuditError } from '../errors.js';
 import type { Ingestor } from '../audit/ingest.js';
 import type { Logger } from '../logger.js';
+import { Periodic } from '../ops/periodic.js';
 import { monthOf, type Partitions } from './partitions.js';
 
 export interface RetentionPolicyView {
@@ -127,25 +128,20 @@ export class Retention {
 
 /** Keeps partitions ahead of time and applies retention, at start and then periodically. */
 export class RetentionWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly partitions: Partitions,
     private readonly retention: Retention,
-    private readonly logger: Logger,
-    private readonly intervalMs: number,
-  ) {}
+    logger: Logger,
+    intervalMs: number,
+  ) {
+    this.periodic = new Periodic(() => this.runOnce(), intervalMs, logger, 'retention run failed');
+  }
 
   async start(): Promise<void> {
     await this.partitions.ensureAhead();
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'retention run failed'))
-        .finally(() => (this.running = null));
-    }, this.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   async runOnce(): Promise<DroppedMonth[]> {
@@ -153,8 +149,7 @@ export class RetentionWorker {
     return this.retention.apply();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }
