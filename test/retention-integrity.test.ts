@@ -145,4 +145,28 @@ describe('integrity across retention', () => {
       { month: laterMonth, events: 3, signed: true },
     ]);
   });
+
+  it('drops a month again while writers keep writing: no deadlock, no failed write, every drop counted', async () => {
+    await logAt(expired, 'imported late', 4); // an import into the dropped month creates it again
+    let stop = false;
+    let written = 0;
+    const failures: unknown[] = [];
+    const writers = Array.from({ length: 3 }, async () => {
+      while (!stop) {
+        const res = await server.gql(LOG_BATCH, { events: Array.from({ length: 20 }, (_, i) => ({ message: `meanwhile ${i}`, parameters: { i } })) });
+        if (res.errors) failures.push(res.errors);
+        else written++;
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const dropped = await server.services.retention.apply();
+    stop = true;
+    await Promise.all(writers);
+    expect(failures).toEqual([]);
+    expect(written).toBeGreaterThan(0);
+    expect(dropped).toEqual([{ month: expiredMonth, events: 4 }]);
+    const report = await verifyNow();
+    expect(report).toMatchObject({ ok: true, prunedEvents: 9, firstBroken: null });
+    expect(report.prunedMonths).toContainEqual({ month: expiredMonth, events: 6, signed: true });
+  });
 });

@@ -164,10 +164,11 @@ export async function verifyIntegrity(db: Db, options: VerifyOptions = {}): Prom
   let expectedSeq: number | null = null;
   let afterSeq = -1;
   for (;;) {
+    // Ordered by the bigint columns: an unqualified `seq` would be the text alias ('10' < '2').
     const batches = await queryRows<BatchRow>(
       db,
       sql`select seq::text as seq, prev_head, digest, head, event_count from event_batches
-          where ${inRange} and seq > ${afterSeq} order by seq limit ${PAGE}`,
+          where ${inRange} and seq > ${afterSeq} order by event_batches.seq limit ${PAGE}`,
     );
     if (batches.length === 0) break;
     if (expectedSeq === null) {
@@ -183,7 +184,7 @@ export async function verifyIntegrity(db: Db, options: VerifyOptions = {}): Prom
       sql`select event_id::text as event_id, batch_seq::text as batch_seq, position, hash,
                  to_char(occurred_at at time zone 'UTC', 'YYYY-MM') as month
           from event_hashes
-          where batch_seq between ${batches[0]!.seq}::bigint and ${batches.at(-1)!.seq}::bigint order by batch_seq, position`,
+          where batch_seq between ${batches[0]!.seq}::bigint and ${batches.at(-1)!.seq}::bigint order by event_hashes.batch_seq, position`,
     );
     const events = await loadEventsByIds(db, hashes.map((h) => h.event_id));
     let index = 0;

@@ -26,7 +26,7 @@ const CREDENTIAL_NAMES = { 'api-key': 'API key', jwt: 'JWT', viewer: 'Viewer tok
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Runs `action` when `at` comes; returns the function that cancels it. */
-function closeAt(at: Date, action: () => void): () => void {
+function runAt(at: Date, action: () => void): () => void {
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     const remaining = at.getTime() - Date.now();
@@ -154,7 +154,7 @@ export class AuthService {
     const set = this.sockets.get(id) ?? new Set();
     set.add(socket);
     this.sockets.set(id, set);
-    const cancelExpiry = auth.expiresAt ? closeAt(auth.expiresAt, () => socket.close(CLOSE_FORBIDDEN, `${CREDENTIAL_NAMES[auth.kind ?? 'api-key']} expired`)) : null;
+    const cancelExpiry = auth.expiresAt ? runAt(auth.expiresAt, () => socket.close(CLOSE_FORBIDDEN, `${CREDENTIAL_NAMES[auth.kind ?? 'api-key']} expired`)) : null;
     return () => {
       cancelExpiry?.();
       set.delete(socket);

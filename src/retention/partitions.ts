@@ -56,27 +56,29 @@ export class Partitions {
 
   /**
    * Drops a month's partitions of every partitioned table inside `tx`, the transaction that also
-   * records the drop (see Retention). Each partition is locked first, `events` first as every batch
-   * writes it first; the locks wait for the batches that wrote to the month, so once they are held
-   * every dropped event is committed and sealed. Returns how many events the month held.
+   * records the drop (see Retention). The parent tables are locked first, `events` first as every
+   * batch writes it first (the order a DROP of a partition takes its locks in, so readers and
+   * writers queue behind it instead of deadlocking); the lock waits for the batches still writing,
+   * so once it is held every event of the month is committed and sealed. Returns the events the
+   * month held. `tx` must hold no lock on these tables yet.
    */
   async dropIn(tx: Db, month: string): Promise<number> {
     const suffix = `_p${month.replace('-', '_')}`;
-    const tables = await queryRows<{ relname: string }>(
+    const tables = await queryRows<{ parent: string; relname: string }>(
       tx,
-      sql`select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      sql`select p.relname as parent, c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
           join pg_class p on p.oid = i.inhparent join pg_partitioned_table pt on pt.partrelid = p.oid
           where c.relname = p.relname || ${suffix} and c.relnamespace = current_schema()::regnamespace
           order by p.relname <> 'events', p.relname`,
     );
-    const quoted = tables.map(({ relname }) => `"${relname.replace(/"/g, '')}"`);
-    for (const table of quoted) await tx.execute(sql.raw(`lock table ${table} in access exclusive mode`));
+    const quote = (name: string) => `"${name.replace(/"/g, '')}"`;
+    for (const { parent } of tables) await tx.execute(sql.raw(`lock table only ${quote(parent)} in access exclusive mode`));
     let events = 0;
-    if (tables.some((t) => t.relname === `events${suffix}`)) {
-      const [count] = await queryRows<{ n: number }>(tx, sql.raw(`select count(*)::int as n from "events${suffix}"`));
+    if (tables.some((t) => t.parent === 'events')) {
+      const [count] = await queryRows<{ n: number }>(tx, sql.raw(`select count(*)::int as n from ${quote(`events${suffix}`)}`));
       events = Number(count?.n ?? 0);
     }
-    for (const table of quoted) await tx.execute(sql.raw(`drop table ${table}`));
+    for (const { relname } of tables) await tx.execute(sql.raw(`drop table ${quote(relname)}`));
     // Keys of dropped events go too, so the keys table does not outgrow the events it guards.
     await tx.execute(sql`delete from event_idempotency_keys where occurred_at < (${`${month}-01T00:00:00Z`}::timestamptz + interval '1 month')`);
     return events;

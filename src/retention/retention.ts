@@ -42,10 +42,9 @@ export function expiredMonths(months: string[], keep: number, now: Date): string
 const RETENTION_LOCK = 7_311_005;
 
 /**
- * Expired months dropped whole. Each drop commits together with its record: the
- * `retention-month-dropped` event, a pruned_months row and, with a checkpoint key, a signed
- * checkpoint naming the month and the events removed, which is what lets verifyIntegrity tell an
- * audited drop from a DELETE.
+ * Expired months dropped whole. Each drop is recorded as a `retention-month-dropped` event and
+ * commits with a pruned_months row and, with a checkpoint key, a signed checkpoint naming the month
+ * and the events removed: what lets verifyIntegrity tell an audited drop from a DELETE.
  */
 export class Retention {
   constructor(
@@ -93,33 +92,29 @@ export class Retention {
     return dropped;
   }
 
-  /** One month, with its record, in one transaction; null when another instance dropped it first. */
+  /**
+   * One month; null when another instance dropped it first. The event is recorded first, under a
+   * key, so a drop that fails and is retried is recorded once; the drop then commits together with
+   * its proof (the pruned_months row and the signed checkpoint), which verification relies on.
+   */
   private async drop(month: string, policyMonths: number): Promise<number | null> {
-    // The record's own month must exist before the lock: creating it takes another lock.
-    const at = new Date();
-    await this.partitions.ensureFor([at]);
     return this.database.exclusive(RETENTION_LOCK, async () => {
       if (!(await this.partitions.months()).includes(month)) return null;
-      let events = 0;
-      await this.ingestor.log(
-        {
-          type: 'retention-month-dropped',
-          message: `Dropped the events of ${month} (retention: ${policyMonths} months)`,
-          source: 'SERVER',
-          occurredAt: at,
-          parameters: { month, policyMonths },
-        },
-        {
-          withinTransaction: async (tx, [record]) => {
-            if (!record) throw new Error('the drop record was not stored');
-            events = await this.partitions.dropIn(tx, month);
-            // Read once the drop's locks are held: every dropped event is sealed at or before this batch.
-            const { seq, head } = await readChainHead(tx);
-            await tx.insert(prunedMonths).values({ month, throughBatch: seq, events, recordEventId: Number(record.id) });
-            await this.checkpointer.signDrop(tx, { seq, head, month, events });
-          },
-        },
-      );
+      const record = await this.ingestor.log({
+        type: 'retention-month-dropped',
+        message: `Dropped the events of ${month} (retention: ${policyMonths} months)`,
+        source: 'SERVER',
+        idempotencyKey: `retention:${month}`,
+        parameters: { month, policyMonths },
+      });
+      const events = await this.database.db.transaction(async (tx) => {
+        const dropped = await this.partitions.dropIn(tx, month);
+        // Read once the drop's locks are held: every dropped event is sealed at or before this batch.
+        const { seq, head } = await readChainHead(tx);
+        await tx.insert(prunedMonths).values({ month, throughBatch: seq, events: dropped, recordEventId: record.event ? Number(record.event.id) : null });
+        await this.checkpointer.signDrop(tx, { seq, head, month, events: dropped });
+        return dropped;
+      });
       this.partitions.forget(month);
       return events;
     });

@@ -10,8 +10,8 @@ import { loadEventsByIds } from '../../src/history/events.js';
  * (or restored) log gives back exactly the hashes the service wrote.
  */
 export async function rewriteChain(db: Db): Promise<string> {
-  const seals = await queryRows<{ event_id: string; batch_seq: string }>(db, sql`select event_id::text as event_id, batch_seq::text as batch_seq from event_hashes order by batch_seq, position`);
-  const batches = await queryRows<{ seq: string; event_count: number }>(db, sql`select seq::text as seq, event_count from event_batches order by seq`);
+  const seals = await queryRows<{ event_id: string; batch_seq: string }>(db, sql`select event_id::text as event_id, batch_seq::text as batch_seq from event_hashes order by event_hashes.batch_seq, position`);
+  const batches = await queryRows<{ seq: string; event_count: number }>(db, sql`select seq::text as seq, event_count from event_batches order by event_batches.seq`);
   const events = await loadEventsByIds(db, seals.map((s) => s.event_id));
   const hashes: Array<{ event_id: string; hash: string }> = [];
   const heads: Array<{ seq: string; prev_head: string; digest: string; head: string }> = [];
