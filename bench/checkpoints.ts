@@ -12,7 +12,7 @@ import { createServices } from '../src/services.js';
 import { fmt, freshBenchDatabase, machine } from './lib.js';
 
 const perRound = Number(process.env.BENCH_EVENTS ?? 20_000);
-const rounds = 3;
+const rounds = 5;
 const batchSize = 500;
 const writers = 2;
 const key = generateKeyPairSync('ed25519').privateKey;
