@@ -76,7 +76,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     errors: errorTriage,
     recording,
     ensurePartitions: (moments) => partitions.ensureFor(moments),
-    onCommitted: (events) => (process.env.NO_TAIL ? undefined : tail.committed(events)),
+    onCommitted: (events) => tail.committed(events),
   });
   const settings = new SettingsService({ database, types, ingestor, policy: recording });
   const retention = new Retention(db, partitions, ingestor, logger.child({ module: 'retention' }));
