@@ -7,6 +7,7 @@ import { loadEventsByIds } from '../history/events.js';
 import type { ErrorTriage } from '../history/error-groups.js';
 import type { EventTypeRegistry, EventTypeRow } from './event-types.js';
 import { EventIds } from './event-ids.js';
+import { GroupCommit } from './group-commit.js';
 import { sealBatch } from './integrity.js';
 import type { AuditEvent, EntityRef, LeftOutReason, LogInput, RecordingDecider } from './model.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
@@ -39,6 +40,8 @@ interface IngestDeps {
 }
 
 const entityKey = (type: string, externalId: string) => `${type}\u0000${externalId}`;
+/** Submissions of up to this many events may share a transaction with others (group-commit.ts). */
+const GROUP_COMMIT_UP_TO = 100;
 /** Caches are bounded: past this many entries they start again empty. */
 const CACHE_LIMIT = 100_000;
 
@@ -94,13 +97,15 @@ export class Ingestor {
   private readonly parameterIds = new Map<string, number>();
   private readonly sessionUsers = new Map<string, { userId: string; login: string }>();
   private readonly ids: EventIds;
+  private readonly groupCommit: GroupCommit<PreparedEvent, LogOutcome>;
 
   constructor(private readonly deps: IngestDeps) {
     this.ids = new EventIds(deps.db);
+    this.groupCommit = new GroupCommit((prepared) => this.store(prepared, {}), { inFlight: 2, maxItems: deps.limits.MAX_BATCH_SIZE });
   }
 
   async log(input: LogInput, options: StoreOptions = {}): Promise<LogOutcome> {
-    const [outcome] = await this.measured(1, () => this.store([prepareEvent(input, 0, this.deps.limits, new Date(), false)], options));
+    const [outcome] = await this.measured(1, () => this.submit([prepareEvent(input, 0, this.deps.limits, new Date(), false)], options));
     return outcome!;
   }
 
@@ -131,7 +136,13 @@ export class Ingestor {
       });
     }
     const now = new Date();
-    return this.store(inputs.map((input, index) => prepareEvent(input, index, limits, now, true)), options);
+    return this.submit(inputs.map((input, index) => prepareEvent(input, index, limits, now, true)), options);
+  }
+
+  /** Small submissions go through group commit; large ones and those with work of their own alone. */
+  private submit(prepared: PreparedEvent[], options: StoreOptions): Promise<LogOutcome[]> {
+    if (options.withinTransaction || prepared.length > GROUP_COMMIT_UP_TO) return this.store(prepared, options);
+    return this.groupCommit.submit(prepared);
   }
 
   private async store(prepared: PreparedEvent[], options: StoreOptions): Promise<LogOutcome[]> {
