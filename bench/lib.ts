@@ -23,6 +23,8 @@ export async function freshBenchDatabase(name: string): Promise<string> {
 export interface BenchServer {
   url: string;
   wsUrl: string;
+  /** The server process (for its CPU time: cpuSeconds). */
+  pid: number;
   rssKb(): number;
   stop(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
   return {
     url,
     wsUrl: url.replace('http', 'ws'),
+    pid: child.pid!,
     rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
     stop: () =>
       new Promise((resolve) => {
@@ -76,4 +79,44 @@ export const fmt = (n: number, digits = 0) =>
 
 export function machine(): string {
   return `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, Node ${process.version}`;
+}
+
+/** CPU seconds (user + system) the processes have used so far; a process that has ended counts 0. */
+export function cpuSeconds(pids: Iterable<number>): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/**
+ * CPU time per unit of work, by process: the machine is shared, so wall-clock rates move with the
+ * load while the CPU a piece of work costs moves much less. `measure` wraps the work; the database
+ * backends are those connected to `database` at its start or end (a backend that came and went
+ * within it is missed).
+ */
+export async function cpuCost<T>(
+  admin: postgres.Sql,
+  database: string,
+  serverPid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; serverSeconds: number; postgresSeconds: number; clientSeconds: number }> {
+  const backends = async () =>
+    (await admin`select pid from pg_stat_activity where datname = ${database} and pid <> pg_backend_pid()`).map((r) => r.pid as number);
+  const before = await backends();
+  const server0 = cpuSeconds([serverPid]);
+  const pg0 = new Map(before.map((pid) => [pid, cpuSeconds([pid])]));
+  const client0 = process.cpuUsage();
+  const result = await work();
+  const client = process.cpuUsage(client0);
+  const serverSeconds = cpuSeconds([serverPid]) - server0;
+  let postgresSeconds = 0;
+  for (const pid of new Set([...before, ...(await backends())])) postgresSeconds += cpuSeconds([pid]) - (pg0.get(pid) ?? 0);
+  return { result, serverSeconds, postgresSeconds, clientSeconds: (client.user + client.system) / 1e6 };
 }

@@ -10,6 +10,7 @@ import { GraphQLError } from 'graphql';
 import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
+import { storableTextPlugin } from './graphql/storable-text.js';
 import { Drain } from './ops/drain.js';
 import { serveOpsRoute } from './ops/routes.js';
 import { requestIdOf, requestLogger, runInRequest } from './ops/request-context.js';
@@ -55,6 +56,7 @@ export function buildApp(services: Services): App {
     schema,
     graphqlEndpoint: '/graphql',
     plugins: [
+      storableTextPlugin(),
       ...operationLimitPlugins(services.limits),
       writeRateLimitPlugin(new WriteRateLimiter(services.limits.WRITE_RATE_LIMIT, services.limits.WRITE_RATE_BURST)),
     ],

@@ -116,6 +116,10 @@ describe('bad input', () => {
     ['an unknown argument field', LOG, { input: { colour: 'red' } }, 'BAD_USER_INPUT'],
     ['more than the batch limit', LOG_BATCH, { events: Array.from({ length: 51 }, () => ({ message: 'x' })) }, 'BATCH_TOO_LARGE'],
     ['one bad event in a batch', LOG_BATCH, { events: [{ message: 'fine', user: 'ok' }, { type: 'BAD TYPE' }] }, 'INVALID_EVENT_TYPE'],
+    ['a NUL character in a message', LOG, { input: { message: 'a\u0000b' } }, 'BAD_USER_INPUT'],
+    ['a NUL character in an entity id', LOG, { input: { parameters: { q: { type: 'query', id: 'x\u0000' } } } }, 'BAD_USER_INPUT'],
+    ['a NUL character in a parameter name', LOG, { input: { parameters: { 'k\u0000': 1 } } }, 'BAD_USER_INPUT'],
+    ['an unpaired surrogate in a batch', LOG_BATCH, { events: [{ message: 'fine' }, { message: 'half \ud83d of a pair' }] }, 'BAD_USER_INPUT'],
   ];
   it.each(cases)('rejects %s with a stable code and writes nothing', async (_name, query, variables, code) => {
     const before = await counts();
@@ -129,6 +133,29 @@ describe('bad input', () => {
     const res = await server.gql(LOG_BATCH, { events: [{ message: 'fine' }, { message: 'fine' }, { type: 'error', occurredAt: '2999-01-01T00:00:00Z' }] });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'TIMESTAMP_IN_FUTURE', index: 2, field: 'occurredAt' });
     expect(res.errors?.[0]?.message).toMatch(/^events\[2\]\.occurredAt/);
+  });
+
+  it('says where text that PostgreSQL cannot store is, in variables, in the document and in reads', async () => {
+    const before = await counts();
+    const inVariables = await server.gql(LOG_BATCH, { events: [{ message: 'fine' }, { parameters: { note: 'x\u0000' } }] });
+    expect(inVariables.errors?.[0]?.message).toBe('variables.events[1].parameters.note contains U+0000 (NUL), which cannot be stored.');
+    const inDocument = await server.gql(`mutation { log(input: { message: "a\\u0000b" }) { recorded } }`);
+    expect(inDocument.errors?.[0]).toMatchObject({ message: 'A string in the query contains U+0000 (NUL), which cannot be stored.', extensions: { code: 'BAD_USER_INPUT' } });
+    const inRead = await server.gql(`query($u: String) { events(filter: { user: $u }) { nodes { id } } }`, { u: 'al\u0000ice' });
+    expect(inRead.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await counts()).toEqual(before);
+  });
+
+  it('stores text with quotes, backslashes, braces, commas, newlines and NULL-looking words exactly', async () => {
+    const tricky = ['say "hi"', 'C:\\temp\\new', '{a,b}', 'a,b', 'line 1\nline 2\ttab', 'NULL', 'null', '', ' padded ', '💥 ünïcode', '\\"'];
+    const events = tricky.map((text, i) => ({ message: text, user: `tricky-${i}`, parameters: { text, entity: { type: 'query', id: text || 'empty', name: text } } }));
+    const res = await server.gql(`mutation($events: [LogInput!]!) { logBatch(events: $events) { results { event { id } } } }`, { events });
+    expect(res.errors).toBeUndefined();
+    const ids = res.data.logBatch.results.map((r: { event: { id: string } }) => r.event.id);
+    for (const [i, text] of tricky.entries()) {
+      const read = await server.gql(`query($id: ID!) { event(id: $id) { message user params } }`, { id: ids[i] });
+      expect(read.data.event).toEqual({ message: text, user: `tricky-${i}`, params: { text, entity: { type: 'query', id: text || 'empty', name: text } } });
+    }
   });
 
   it('rejects an unknown field in a query document at validation', async () => {

@@ -155,9 +155,15 @@ export const events = pgTable(
     primaryKey({ columns: [t.id, t.occurredAt] }),
     index('events_time_idx').on(t.occurredAt.desc(), t.id.desc()),
     index('events_tx_idx').on(t.txId, t.id),
-    index('events_user_idx').on(t.userId, t.occurredAt.desc(), t.id.desc()),
+    // Partial: most events carry a user but many no session, and an index entry not written is
+    // ingestion time saved; `user_id = …` and `session_id = …` still use them.
+    index('events_user_idx')
+      .on(t.userId, t.occurredAt.desc(), t.id.desc())
+      .where(sql`${t.userId} is not null`),
     index('events_type_idx').on(t.eventTypeId, t.occurredAt.desc(), t.id.desc()),
-    index('events_session_idx').on(t.sessionId, t.occurredAt.desc()),
+    index('events_session_idx')
+      .on(t.sessionId, t.occurredAt.desc())
+      .where(sql`${t.sessionId} is not null`),
     index('events_fingerprint_idx')
       .on(t.errorFingerprint, t.occurredAt.desc())
       .where(sql`${t.isError}`),
