@@ -47,6 +47,14 @@ const envSchema = z.object({
   EXPORT_POLL_MS: intIn(10, 3_600_000, 1000),
   EXPORT_RETRY_MAX_MS: intIn(10, 3_600_000, 60_000),
   EXPORT_FILE_DIR: z.string().min(1).default('./data/exports'),
+  AUDIT_CHECKPOINT_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key (Ed25519, PKCS#8)' }).optional(),
+  AUDIT_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_TRUSTED_KEYS_FILE: z.string().min(1).optional(),
+  CHECKPOINT_INTERVAL_MINUTES: intIn(0, 10_080, 60),
+}).superRefine((env, ctx) => {
+  if (env.AUDIT_CHECKPOINT_KEY && env.AUDIT_CHECKPOINT_KEY_FILE) {
+    ctx.addIssue({ code: 'custom', path: ['AUDIT_CHECKPOINT_KEY_FILE'], message: 'set AUDIT_CHECKPOINT_KEY or AUDIT_CHECKPOINT_KEY_FILE, not both' });
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,4 +1,5 @@
 import { buildApp } from './app.js';
+import { SigningKeyError } from './audit/signing-key.js';
 import { bootstrapBanner, bootstrapCredentials, RefuseToStart } from './auth/bootstrap.js';
 import { openDatabase, runMigrations } from './db/client.js';
 import { EnvError, loadEnv } from './env.js';
@@ -21,7 +22,16 @@ async function main() {
   const logger = createLogger(env.LOG_LEVEL);
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE });
   await runMigrations(database);
-  const services = await createServices(database, env, logger);
+  let services;
+  try {
+    services = await createServices(database, env, logger);
+  } catch (error) {
+    if (error instanceof SigningKeyError) {
+      console.error(`Invalid checkpoint key: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
   let bootstrap;
   try {
     bootstrap = await bootstrapCredentials(services.db, { host: env.HOST, adminKey: env.AUDIT_BOOTSTRAP_ADMIN_KEY, jwtConfigured: services.auth.jwtConfigured });

@@ -1,5 +1,7 @@
+import { Checkpointer } from './audit/checkpoints.js';
 import { EventTypeRegistry } from './audit/event-types.js';
 import { Ingestor } from './audit/ingest.js';
+import { loadCheckpointKeys } from './audit/signing-key.js';
 import { Sessions } from './audit/sessions.js';
 import { AuthService } from './auth/service.js';
 import type { Database, Db } from './db/client.js';
@@ -27,6 +29,8 @@ export interface Services {
   tail: FeedTail;
   partitions: Partitions;
   retention: Retention;
+  /** Signed checkpoints of the hash chain: on demand, periodically and with each retention drop. */
+  checkpoints: Checkpointer;
   errorTriage: ErrorTriage;
   limits: Env;
   logger: Logger;
@@ -79,7 +83,16 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     onCommitted: (events) => tail.committed(events),
   });
   const settings = new SettingsService({ database, types, ingestor, policy: recording });
-  const retention = new Retention(db, partitions, ingestor, logger.child({ module: 'retention' }));
+  const checkpointLog = logger.child({ module: 'checkpoints' });
+  const checkpointKeys = loadCheckpointKeys(
+    { pem: limits.AUDIT_CHECKPOINT_KEY, file: limits.AUDIT_CHECKPOINT_KEY_FILE, trustedFile: limits.AUDIT_CHECKPOINT_TRUSTED_KEYS_FILE, dataDir: database.dataDir, generate: true },
+    checkpointLog,
+  );
+  const checkpoints = new Checkpointer(database, checkpointKeys, checkpointLog, limits.CHECKPOINT_INTERVAL_MINUTES * 60_000);
+  await checkpoints.start();
+  closables.push({ name: 'checkpoints', close: () => checkpoints.stop() });
+  if (checkpointKeys.signing) checkpointLog.info({ keyId: checkpointKeys.signing.publicKey.id }, 'checkpoints are signed with this key');
+  const retention = new Retention(database, partitions, ingestor, checkpoints, logger.child({ module: 'retention' }));
   const retentionWorker = new RetentionWorker(partitions, retention, logger.child({ module: 'retention' }), limits.RETENTION_CHECK_MINUTES * 60_000);
   await retentionWorker.start();
   closables.push({ name: 'retention', close: () => retentionWorker.stop() });
@@ -105,6 +118,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     tail,
     partitions,
     retention,
+    checkpoints,
     errorTriage,
     recording,
     settings,

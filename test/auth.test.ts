@@ -127,6 +127,48 @@ describe('JWTs', () => {
   });
 });
 
+describe('expiry', () => {
+  /** A live feed with `token`, followed until the server ends it (the expiries below are seconds away). */
+  async function feedUntilClosed(client: ReturnType<TestServer['wsClient']>) {
+    const feed = subscribe(client, `subscription { events(filter: { text: "nothing logs this" }) { id } }`);
+    const deadline = Date.now() + 30_000;
+    while (!feed.completed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return feed.failure as { code?: number; reason?: string } | null;
+  }
+
+  it('closes the WebSocket of an API key when the key expires, and refuses its requests from then on', async () => {
+    const { key } = await createKey({ name: 'expires soon', scopes: ['AUDIT_READ'], expiresAt: new Date(Date.now() + 6_000).toISOString() });
+    expect((await server.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+    expect(await feedUntilClosed(server.as(key).wsClient())).toMatchObject({ code: 4403, reason: 'API key expired' });
+    const after = await server.as(key).gql(WHO_CAN_READ);
+    expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(after.errors?.[0]?.message).toContain('has expired');
+  });
+
+  it('closes the WebSocket of a JWT at its exp, on whichever instance holds it', async () => {
+    const second = await server.startSecondInstance();
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 6;
+      const token = await new SignJWT({ sub: 'alice', scope: 'audit:read' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+      expect((await second.as(token).gql(WHO_CAN_READ)).errors).toBeUndefined();
+      const [here, there] = await Promise.all([feedUntilClosed(server.as(token).wsClient()), feedUntilClosed(second.as(token).wsClient())]);
+      expect(here).toMatchObject({ code: 4403, reason: 'JWT expired' });
+      expect(there).toMatchObject({ code: 4403, reason: 'JWT expired' });
+      expect((await second.as(token).gql(WHO_CAN_READ)).errors?.[0]?.message).toContain('has expired');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('closes the WebSocket of a viewer token when it expires', async () => {
+    const res = await server.gql(`mutation { createViewerToken(entity: { type: "query", id: "expiring" }, ttlSeconds: 6) { token } }`);
+    const token = res.data.createViewerToken.token as string;
+    expect((await server.as(token).gql(`{ events { nodes { id } } }`)).errors).toBeUndefined();
+    expect(await feedUntilClosed(server.as(token).wsClient())).toMatchObject({ code: 4403, reason: 'Viewer token expired' });
+    expect((await server.as(token).gql(`{ events { nodes { id } } }`)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
 describe('first start', () => {
   it('creates and returns an administrator key when there is none, only once, and only on loopback', async () => {
     await server.rows(sql`create table api_keys_saved as select * from api_keys`);

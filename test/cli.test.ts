@@ -1,9 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { publicKeyInfo } from '../src/audit/signing-key.js';
+import { openDatabase } from '../src/db/client.js';
+import { rewriteChain } from './helpers/chain.js';
 import { datameerLines } from './helpers/datameer.js';
+import { sql } from './helpers/server.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
@@ -44,5 +49,42 @@ describe('npm run cli', () => {
     const usage = cli('export', '--format', 'xml');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--format: "xml" is not jsonl or csv');
+  });
+
+  it('signs, exports and checks checkpoints, and finds a wholesale rewrite against the exported file', { timeout: 600_000 }, async () => {
+    const created = cli('checkpoints', 'create');
+    expect(created.code, created.stderr).toBe(0);
+    const checkpoint = JSON.parse(created.stdout);
+    expect(checkpoint.batch).toBeGreaterThan(0);
+    // The first start on an embedded folder (the import above) generated the key beside the database, for its owner only.
+    const keyFile = join(dir, 'data', 'checkpoint-key.pem');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(publicKeyInfo(createPrivateKey(readFileSync(keyFile, 'utf8'))).id).toBe(checkpoint.keyId);
+
+    const exported = cli('checkpoints', 'export');
+    expect(exported.code, exported.stderr).toBe(0);
+    const file = join(dir, 'checkpoints.json');
+    writeFileSync(file, exported.stdout);
+    expect(JSON.parse(exported.stdout).checkpoints).toHaveLength(1);
+    const intact = cli('verify', '--checkpoints', file);
+    expect(intact.code, intact.stdout + intact.stderr).toBe(0);
+    expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, checkpoints: 1 });
+
+    // Someone with the data folder edits an event, recomputes every hash and removes the checkpoints.
+    const database = await openDatabase({ dataDir: join(dir, 'data') });
+    await database.db.execute(sql`update events set description = 'rewritten' where id = (select min(id) from events)`);
+    await rewriteChain(database.db);
+    await database.db.execute(sql`delete from checkpoints`);
+    await database.close();
+
+    const inside = cli('verify');
+    expect(inside.code, inside.stdout + inside.stderr).toBe(0);
+    const outside = cli('verify', '--checkpoints', file);
+    expect(outside.code).toBe(2);
+    expect(JSON.parse(outside.stdout).firstBroken).toMatchObject({ kind: 'checkpoint-head', batch: checkpoint.batch });
+
+    const missing = cli('verify', '--checkpoints', join(dir, 'nope.json'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--checkpoints: cannot read');
   });
 });

@@ -93,6 +93,13 @@ describe('tamper evidence', () => {
     expect((await verify()).ok).toBe(true);
   });
 
+  it('walks batches in number order past the ninth (10 after 9, not after 1)', async () => {
+    for (let i = 0; i < 10; i++) await server.gql(`mutation { log(input: { message: "more ${i}" }) { recorded } }`);
+    const [{ n }] = (await server.rows<{ n: number }>(sql`select count(*)::int as n from event_batches`)) as [{ n: number }];
+    expect(n).toBeGreaterThan(10);
+    expect(await verify()).toMatchObject({ ok: true, batches: n });
+  });
+
   it('prints the report from the CLI and exits 2 when broken (PostgreSQL mode)', async () => {
     if (!server.databaseUrl) return; // an embedded in-memory database has one owner: the test server
     await server.rows(sql`update events set description = 'cli sees this' where id = ${ids[1]!}`);

@@ -96,5 +96,6 @@ export async function authenticateKey(db: Db, key: string, now = new Date()): Pr
     credentialId: `key:${row.id}`,
     kind: 'api-key',
     label: row.name,
+    expiresAt: row.expiresAt,
   };
 }

@@ -17,6 +17,8 @@ export interface AuthContext {
   viewer?: ViewerGrant | null;
   /** A key's name or a JWT's subject, for audit events about the caller. */
   label: string | null;
+  /** When the credential stops working: its WebSockets are closed then (see AuthService.trackSocket). */
+  expiresAt?: Date | null;
 }
 
 export type ViewerGrant = { entity: { type: string; id: string }; group?: undefined } | { group: string; entity?: undefined };

@@ -55,5 +55,6 @@ export function claimsToAuth(payload: JWTPayload): AuthContext {
     credentialId: `jwt:${sub ?? payload.jti ?? 'anonymous'}`,
     kind: 'jwt',
     label: sub,
+    expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null,
   };
 }

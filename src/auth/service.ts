@@ -21,6 +21,23 @@ const REVOKED_CHANNEL = 'audit_credential_revoked';
 /** graphql-ws's close code for a refused credential. */
 export const CLOSE_FORBIDDEN = 4403;
 
+const CREDENTIAL_NAMES = { 'api-key': 'API key', jwt: 'JWT', viewer: 'Viewer token' } as const;
+/** setTimeout's longest delay (about 24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs `action` when `at` comes; returns the function that cancels it. */
+function runAt(at: Date, action: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const remaining = at.getTime() - Date.now();
+    if (remaining <= 0) return action();
+    timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
 /**
  * Authentication (API keys and JWTs), key management, and the open WebSockets of each credential
  * so that revoking a key closes them on every instance.
@@ -127,14 +144,19 @@ export class AuthService {
     return key;
   }
 
-  /** Remembers an open socket of a credential; returns the function that forgets it. */
+  /**
+   * Remembers an open socket of a credential, closed when the credential is revoked (here or on any
+   * instance) or expires (each instance times its own sockets); returns the function that forgets it.
+   */
   trackSocket(auth: AuthContext, socket: ClosableSocket): () => void {
     const id = auth.credentialId;
     if (!id) return () => {};
     const set = this.sockets.get(id) ?? new Set();
     set.add(socket);
     this.sockets.set(id, set);
+    const cancelExpiry = auth.expiresAt ? runAt(auth.expiresAt, () => socket.close(CLOSE_FORBIDDEN, `${CREDENTIAL_NAMES[auth.kind ?? 'api-key']} expired`)) : null;
     return () => {
+      cancelExpiry?.();
       set.delete(socket);
       if (set.size === 0 && this.sockets.get(id) === set) this.sockets.delete(id);
     };

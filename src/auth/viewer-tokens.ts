@@ -67,6 +67,7 @@ export class ViewerTokens {
       kind: 'viewer',
       label: viewer.entity ? `viewer of ${viewer.entity.type} ${viewer.entity.id}` : `viewer of group ${viewer.group}`,
       viewer,
+      expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null,
     };
   }
 }

@@ -1,4 +1,6 @@
+import { SigningKeyError } from '../audit/signing-key.js';
 import { AuditError } from '../errors.js';
+import { checkpointsCommand } from './checkpoints.js';
 import { UsageError } from './context.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
@@ -9,6 +11,7 @@ const commands: Record<string, { run: (args: string[]) => Promise<number>; usage
   import: importCommand,
   export: exportCommand,
   verify: verifyCommand,
+  checkpoints: checkpointsCommand,
 };
 
 function help(): string {
@@ -35,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof AuditError) {
       console.error(`${error.code}: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof SigningKeyError) {
+      console.error(error.message);
       return 1;
     }
     throw error;

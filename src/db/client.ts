@@ -17,6 +17,8 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export interface Database {
   db: Db;
   mode: 'postgres' | 'embedded';
+  /** Embedded mode only: the folder it was opened on (`memory://…` when in memory). */
+  dataDir?: string;
   /** Subscribes to a NOTIFY channel; resolves once listening, to a function that stops it. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs `work` while holding a cluster-wide advisory lock, so instances take turns. */
@@ -85,6 +87,7 @@ async function openEmbedded(options: OpenOptions): Promise<Database> {
   return {
     db,
     mode: 'embedded',
+    dataDir: options.dataDir,
     async listen(channel, onPayload) {
       return client.listen(channel, onPayload);
     },

@@ -400,6 +400,53 @@ export const chainHead = pgTable('chain_head', {
   head: text('head').notNull(),
 });
 
+/** Public keys that checkpoints were signed with (the private key never enters the database). */
+export const checkpointKeys = pgTable('checkpoint_keys', {
+  /** RFC 7638 thumbprint of the public JWK. */
+  id: text('id').primaryKey(),
+  /** SPKI PEM. */
+  publicKey: text('public_key').notNull(),
+  createdAt: time('created_at').notNull().defaultNow(),
+});
+
+/**
+ * Signed chain heads (see audit/checkpoints.ts): "at batch `batch_seq` the chain head was `head`",
+ * signed with Ed25519. A retention drop signs one that also names the month it pruned and how many
+ * events that removed, so verification can tell an audited drop from a DELETE.
+ */
+export const checkpoints = pgTable(
+  'checkpoints',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    batchSeq: bigint('batch_seq', { mode: 'number' }).notNull(),
+    head: text('head').notNull(),
+    signedAt: time('signed_at').notNull(),
+    keyId: text('key_id').notNull(),
+    /** YYYY-MM of a retention drop; null for a plain checkpoint. */
+    prunedMonth: text('pruned_month'),
+    prunedEvents: bigint('pruned_events', { mode: 'number' }),
+    /** Ed25519 over the checkpoint's message, base64url. */
+    signature: text('signature').notNull(),
+  },
+  (t) => [index('checkpoints_signed_idx').on(t.signedAt.desc(), t.id.desc())],
+);
+
+/**
+ * Months retention dropped (one row per drop, written in the drop's transaction): sealed events of
+ * `month` in batches up to `through_batch` are gone by policy. Only a signed drop checkpoint makes
+ * this trustworthy; without a checkpoint key this row is all there is (see verifyIntegrity).
+ */
+export const prunedMonths = pgTable('pruned_months', {
+  id: serial('id').primaryKey(),
+  month: text('month').notNull(),
+  throughBatch: bigint('through_batch', { mode: 'number' }).notNull(),
+  /** Events the drop removed; null for a drop recorded before this was counted. */
+  events: bigint('events', { mode: 'number' }),
+  droppedAt: time('dropped_at').notNull().defaultNow(),
+  /** The `retention-month-dropped` event written with the drop. */
+  recordEventId: bigint('record_event_id', { mode: 'number' }),
+});
+
 /**
  * Export sinks (CloudWatch Logs, rolling files) and their delivery cursors. `config` holds no
  * secret: AWS credentials come from the environment or a named profile at send time. The cursor is

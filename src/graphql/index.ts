@@ -19,6 +19,7 @@ import './types/changes.js';
 import './types/suggestion.js';
 import './types/api-key.js';
 import './types/integrity.js';
+import './types/checkpoint.js';
 import './types/viewer-token.js';
 import './types/export-sink.js';
 

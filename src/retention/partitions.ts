@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client.js';
+import { queryRows, type Database, type Db } from '../db/client.js';
 
 /** `2026-11` for any moment in November 2026 (UTC). */
 export const monthOf = (at: Date) => at.toISOString().slice(0, 7);
@@ -54,26 +54,38 @@ export class Partitions {
     });
   }
 
-  /** Drops a month's partitions of every partitioned table; returns the events it held. */
-  async drop(month: string): Promise<number> {
+  /**
+   * Drops a month's partitions of every partitioned table inside `tx`, the transaction that also
+   * records the drop (see Retention). The parent tables are locked first, `events` first as every
+   * batch writes it first (the order a DROP of a partition takes its locks in, so readers and
+   * writers queue behind it instead of deadlocking); the lock waits for the batches still writing,
+   * so once it is held every event of the month is committed and sealed. Returns the events the
+   * month held. `tx` must hold no lock on these tables yet.
+   */
+  async dropIn(tx: Db, month: string): Promise<number> {
     const suffix = `_p${month.replace('-', '_')}`;
-    return this.database.exclusive(PARTITION_LOCK, async () => {
-      const tables = await queryRows<{ relname: string }>(
-        this.database.db,
-        sql`select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
-            join pg_class p on p.oid = i.inhparent join pg_partitioned_table pt on pt.partrelid = p.oid
-            where c.relname = p.relname || ${suffix} and c.relnamespace = current_schema()::regnamespace`,
-      );
-      let events = 0;
-      await this.database.db.transaction(async (tx) => {
-        const [count] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from events where occurred_at >= ${`${month}-01T00:00:00Z`}::timestamptz and occurred_at < (${`${month}-01T00:00:00Z`}::timestamptz + interval '1 month')`);
-        events = Number(count?.n ?? 0);
-        for (const { relname } of tables) await tx.execute(sql.raw(`drop table if exists "${relname.replace(/"/g, '')}"`));
-        // Keys of dropped events go too, so the keys table does not outgrow the events it guards.
-        await tx.execute(sql`delete from event_idempotency_keys where occurred_at < (${`${month}-01T00:00:00Z`}::timestamptz + interval '1 month')`);
-      });
-      this.known.delete(month);
-      return events;
-    });
+    const tables = await queryRows<{ parent: string; relname: string }>(
+      tx,
+      sql`select p.relname as parent, c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          join pg_class p on p.oid = i.inhparent join pg_partitioned_table pt on pt.partrelid = p.oid
+          where c.relname = p.relname || ${suffix} and c.relnamespace = current_schema()::regnamespace
+          order by p.relname <> 'events', p.relname`,
+    );
+    const quote = (name: string) => `"${name.replace(/"/g, '')}"`;
+    for (const { parent } of tables) await tx.execute(sql.raw(`lock table only ${quote(parent)} in access exclusive mode`));
+    let events = 0;
+    if (tables.some((t) => t.parent === 'events')) {
+      const [count] = await queryRows<{ n: number }>(tx, sql.raw(`select count(*)::int as n from ${quote(`events${suffix}`)}`));
+      events = Number(count?.n ?? 0);
+    }
+    for (const { relname } of tables) await tx.execute(sql.raw(`drop table ${quote(relname)}`));
+    // Keys of dropped events go too, so the keys table does not outgrow the events it guards.
+    await tx.execute(sql`delete from event_idempotency_keys where occurred_at < (${`${month}-01T00:00:00Z`}::timestamptz + interval '1 month')`);
+    return events;
+  }
+
+  /** After a drop committed: the month must be created again before an event of it is stored. */
+  forget(month: string): void {
+    this.known.delete(month);
   }
 }

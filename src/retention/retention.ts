@@ -1,9 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { retentionPolicy } from '../db/schema.js';
+import { readChainHead, type Checkpointer } from '../audit/checkpoints.js';
+import type { Database, Db } from '../db/client.js';
+import { prunedMonths, retentionPolicy } from '../db/schema.js';
 import { AuditError } from '../errors.js';
 import type { Ingestor } from '../audit/ingest.js';
 import type { Logger } from '../logger.js';
+import { Periodic } from '../ops/periodic.js';
 import { monthOf, type Partitions } from './partitions.js';
 
 export interface RetentionPolicyView {
@@ -37,12 +39,19 @@ export function expiredMonths(months: string[], keep: number, now: Date): string
   });
 }
 
-/** Expired months dropped whole. Each drop is recorded as an event before the data goes. */
+const RETENTION_LOCK = 7_311_005;
+
+/**
+ * Expired months dropped whole. Each drop is recorded as a `retention-month-dropped` event and
+ * commits with a pruned_months row and, with a checkpoint key, a signed checkpoint naming the month
+ * and the events removed: what lets verifyIntegrity tell an audited drop from a DELETE.
+ */
 export class Retention {
   constructor(
-    private readonly db: Db,
+    private readonly database: Database,
     private readonly partitions: Partitions,
     private readonly ingestor: Ingestor,
+    private readonly checkpointer: Checkpointer,
     private readonly logger: Logger,
   ) {}
 
@@ -50,8 +59,9 @@ export class Retention {
     if (months !== null && (!Number.isInteger(months) || months < 1 || months > MAX_MONTHS)) {
       throw new AuditError('BAD_USER_INPUT', `months must be a whole number from 1 to ${MAX_MONTHS}, or null to keep everything`, { field: 'months' });
     }
-    const before = await getRetentionPolicy(this.db);
-    await this.db
+    const db = this.database.db;
+    const before = await getRetentionPolicy(db);
+    await db
       .insert(retentionPolicy)
       .values({ id: 1, months, updatedBy: actor })
       .onConflictDoUpdate({ target: retentionPolicy.id, set: { months, updatedBy: actor, updatedAt: sql`now()` } });
@@ -63,54 +73,70 @@ export class Retention {
       parameters: { before: before.months, after: months },
     });
     const dropped = await this.apply();
-    return { policy: await getRetentionPolicy(this.db), dropped };
+    return { policy: await getRetentionPolicy(db), dropped };
   }
 
   /** Drops every expired month under the current policy (nothing without one). */
   async apply(now = new Date()): Promise<DroppedMonth[]> {
-    const { months } = await getRetentionPolicy(this.db);
+    const { months } = await getRetentionPolicy(this.database.db);
     if (months === null) return [];
     const dropped: DroppedMonth[] = [];
     const current = monthOf(now);
     for (const month of expiredMonths(await this.partitions.months(), months, now)) {
       if (month >= current) continue;
-      // Recorded first, under a key, so a drop that fails and is retried is recorded once.
-      await this.ingestor.log({
-        type: 'retention-month-dropped',
-        message: `Dropped the events of ${month} (retention: ${months} months)`,
-        source: 'SERVER',
-        idempotencyKey: `retention:${month}`,
-        parameters: { month, policyMonths: months },
-      });
-      const events = await this.partitions.drop(month);
+      const events = await this.drop(month, months);
+      if (events === null) continue;
       this.logger.info({ month, events }, 'retention dropped a month');
       dropped.push({ month, events });
     }
     return dropped;
   }
+
+  /**
+   * One month; null when another instance dropped it first. The event is recorded first, under a
+   * key, so a drop that fails and is retried is recorded once; the drop then commits together with
+   * its proof (the pruned_months row and the signed checkpoint), which verification relies on.
+   */
+  private async drop(month: string, policyMonths: number): Promise<number | null> {
+    return this.database.exclusive(RETENTION_LOCK, async () => {
+      if (!(await this.partitions.months()).includes(month)) return null;
+      const record = await this.ingestor.log({
+        type: 'retention-month-dropped',
+        message: `Dropped the events of ${month} (retention: ${policyMonths} months)`,
+        source: 'SERVER',
+        idempotencyKey: `retention:${month}`,
+        parameters: { month, policyMonths },
+      });
+      const events = await this.database.db.transaction(async (tx) => {
+        const dropped = await this.partitions.dropIn(tx, month);
+        // Read once the drop's locks are held: every dropped event is sealed at or before this batch.
+        const { seq, head } = await readChainHead(tx);
+        await tx.insert(prunedMonths).values({ month, throughBatch: seq, events: dropped, recordEventId: record.event ? Number(record.event.id) : null });
+        await this.checkpointer.signDrop(tx, { seq, head, month, events: dropped });
+        return dropped;
+      });
+      this.partitions.forget(month);
+      return events;
+    });
+  }
 }
 
 /** Keeps partitions ahead of time and applies retention, at start and then periodically. */
 export class RetentionWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly partitions: Partitions,
     private readonly retention: Retention,
-    private readonly logger: Logger,
-    private readonly intervalMs: number,
-  ) {}
+    logger: Logger,
+    intervalMs: number,
+  ) {
+    this.periodic = new Periodic(() => this.runOnce(), intervalMs, logger, 'retention run failed');
+  }
 
   async start(): Promise<void> {
     await this.partitions.ensureAhead();
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'retention run failed'))
-        .finally(() => (this.running = null));
-    }, this.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   async runOnce(): Promise<DroppedMonth[]> {
@@ -118,8 +144,7 @@ export class RetentionWorker {
     return this.retention.apply();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }
