@@ -1,0 +1,165 @@
+/**
+ * A subscriber of a shared feed: it takes payloads that were produced (executed, serialised) once
+ * for every member, and reports how many of those it has not flushed yet.
+ */
+export interface FeedMember<P> {
+  /** Payloads written to this member and not yet flushed (handed to its socket's kernel buffer). */
+  backlog(): number;
+  write(payloads: readonly P[]): void;
+  /** Ended alone: it was `limit` payloads behind. The feed goes on for the others. */
+  tooSlow(): void;
+  /** The feed's source ended (with its last payload written), or failed with `error`. */
+  end(error?: unknown): void;
+}
+
+/**
+ * Live feeds shared by every subscriber whose operation gives identical results: one source, one
+ * execution and one serialisation per item, whatever the number of subscribers. What "identical"
+ * means is the caller's key (for GraphQL: the document, its variables and what the caller may read).
+ *
+ * Payloads are written to the members once per turn of the event loop, all that arrived in it
+ * together, so that a burst reaches each socket in one write. A member whose own backlog reached
+ * `limit` is ended with tooSlow() instead of being written to: it never holds up the source or the
+ * other members, and it is told, so it never misses events silently.
+ */
+export class Fanout<P> {
+  private readonly feeds = new Map<string, SharedFeed<P>>();
+  private solos = 0;
+  /** Items taken from the feeds' sources: for GraphQL, one execution and one serialisation each. */
+  executions = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Live subscriptions: the members of every feed, and the streams that are not shared. */
+  get subscribers(): number {
+    let members = this.solos;
+    for (const feed of this.feeds.values()) members += feed.size;
+    return members;
+  }
+
+  /** Shared feeds open now (each one source). */
+  get size(): number {
+    return this.feeds.size;
+  }
+
+  find(key: string): SharedFeed<P> | undefined {
+    return this.feeds.get(key);
+  }
+
+  /** Starts a feed over `source` that subscribers with the same key join; it ends with its last member. */
+  open(key: string, source: AsyncIterator<P>): SharedFeed<P> {
+    if (this.feeds.has(key)) throw new Error('a feed with this key is already open');
+    const feed = new SharedFeed(source, this, () => {
+      if (this.feeds.get(key) === feed) this.feeds.delete(key);
+    });
+    this.feeds.set(key, feed);
+    return feed;
+  }
+
+  /** Counts a stream that is not shared (a resumed subscription) among the subscribers while it runs. */
+  solo<T>(stream: AsyncIterator<T>): AsyncIterableIterator<T> {
+    this.solos++;
+    let counted = true;
+    const release = () => {
+      if (counted) this.solos--;
+      counted = false;
+    };
+    const iterator: AsyncIterableIterator<T> = {
+      next: () =>
+        stream.next().then(
+          (result) => {
+            if (result.done) release();
+            return result;
+          },
+          (error: unknown) => {
+            release();
+            throw error;
+          },
+        ),
+      return: (value?: unknown) => {
+        release();
+        return stream.return ? stream.return(value) : Promise.resolve({ value: undefined, done: true as const });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+}
+
+export class SharedFeed<P> {
+  private readonly members = new Set<FeedMember<P>>();
+  private batch: P[] = [];
+  private flushTimer: NodeJS.Immediate | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly source: AsyncIterator<P>,
+    private readonly fanout: Fanout<P>,
+    private readonly onEnd: () => void,
+  ) {
+    void this.pump();
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** Adds a member; the function returned takes it out again (the feed ends with its last member). */
+  join(member: FeedMember<P>): () => void {
+    if (this.ended) throw new Error('this feed has ended');
+    this.members.add(member);
+    return () => this.leave(member);
+  }
+
+  private leave(member: FeedMember<P>): void {
+    if (!this.members.delete(member) || this.members.size > 0 || this.ended) return;
+    this.finish();
+    // Nobody is left to read: the source (and its bus subscription) is closed.
+    this.source.return?.().catch(() => undefined);
+  }
+
+  private async pump(): Promise<void> {
+    let failure: { error: unknown } | null = null;
+    try {
+      for (;;) {
+        const result = await this.source.next();
+        if (result.done || this.ended) break;
+        this.fanout.executions++;
+        this.batch.push(result.value);
+        this.flushTimer ??= setImmediate(() => this.flush());
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    if (this.ended) return;
+    this.flush();
+    const members = [...this.members];
+    this.finish();
+    for (const member of members) member.end(failure?.error);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    const payloads = this.batch;
+    if (payloads.length === 0) return;
+    this.batch = [];
+    for (const member of this.members) {
+      if (member.backlog() < this.fanout.limit) {
+        member.write(payloads);
+        continue;
+      }
+      this.leave(member);
+      member.tooSlow();
+    }
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.members.clear();
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    this.batch = [];
+    this.onEnd();
+  }
+}
