@@ -88,6 +88,7 @@ async function latency(server: BenchServer, count: number) {
   const clients = new Clients();
   try {
     await subscribe(server, clients, count);
+    const cpu = await cpuSeconds(server);
     const acked = new Map<string, number>();
     const writes: number[] = [];
     const started = performance.now();
@@ -108,10 +109,11 @@ async function latency(server: BenchServer, count: number) {
     const expected = acked.size * count;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await clients.ask<{ delivered: number }>({ cmd: 'count' })).delivered < expected) await sleep(100);
+    const serverCpu = (await cpuSeconds(server)) - cpu;
     const report = await clients.ask<Report>({ cmd: 'report', acked: [...acked] });
     writes.sort((a, b) => a - b);
     await clients.ask({ cmd: 'close' });
-    return { ...report, expected, writeP50: writes[Math.floor(writes.length / 2)]! };
+    return { ...report, expected, writeP50: writes[Math.floor(writes.length / 2)]!, serverCpu };
   } finally {
     clients.stop();
   }
@@ -121,6 +123,7 @@ async function saturation(server: BenchServer, count: number) {
   const clients = new Clients();
   try {
     await subscribe(server, clients, count);
+    const cpu = await cpuSeconds(server);
     const batches = 20;
     const started = now();
     for (let b = 0; b < batches; b++) {
@@ -135,19 +138,22 @@ async function saturation(server: BenchServer, count: number) {
       if (progress.delivered >= expected || progress.ended > 0) break;
       await sleep(50);
     }
+    const serverCpu = (await cpuSeconds(server)) - cpu;
     await clients.ask({ cmd: 'close' });
     const seconds = (progress.last - started) / 1000;
-    return { perSecond: progress.delivered / seconds, delivered: progress.delivered, expected, ended: progress.ended, writeSeconds: (written - started) / 1000 };
+    return { perSecond: progress.delivered / seconds, delivered: progress.delivered, expected, ended: progress.ended, writeSeconds: (written - started) / 1000, serverCpu };
   } finally {
     clients.stop();
   }
 }
 
-/** V8's used heap, from the server's own /metrics. */
-async function heapUsedMb(server: BenchServer): Promise<number> {
+/** A figure of the server's own /metrics (prom-client's process and V8 metrics). */
+async function metric(server: BenchServer, name: string): Promise<number> {
   const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
-  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
+const heapUsedMb = async (server: BenchServer) => (await metric(server, 'nodejs_heap_size_used_bytes')) / 2 ** 20;
+const cpuSeconds = (server: BenchServer) => metric(server, 'process_cpu_seconds_total');
 
 async function memory(server: BenchServer) {
   const clients = new Clients();
@@ -184,7 +190,7 @@ try {
   const many = await latency(server, FANOUT);
   console.log(`latency, 100 events/s for ${SECONDS} s, write acknowledged (after commit) → received:`);
   const line = (r: typeof one) =>
-    `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms; lost ${fmt(r.lost)} of ${fmt(r.expected)}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}; write p50 ${fmt(r.writeP50, 1)} ms`;
+    `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms; lost ${fmt(r.lost)} of ${fmt(r.expected)}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}; write p50 ${fmt(r.writeP50, 1)} ms; server CPU ${fmt(r.serverCpu, 1)} s`;
   console.log(`  baseline, 1 subscriber: ${line(one)}`);
   console.log(`  ${fmt(FANOUT)} subscribers: ${line(many)}`);
   console.log(`  goal p99 < 100 ms, lost 0; p99 ratio to baseline ${fmt(many.p99 / one.p99, 2)}`);
@@ -193,9 +199,9 @@ try {
   const satOne = await saturation(server, 1);
   const sat = await saturation(server, FANOUT);
   console.log(`saturation, batches of 100 errors as fast as they are taken (2,000 events):`);
-  console.log(`  baseline, 1 subscriber: ${fmt(satOne.perSecond)} deliveries/s (${fmt(satOne.delivered)} of ${fmt(satOne.expected)}; writes took ${fmt(satOne.writeSeconds, 2)} s)`);
+  console.log(`  baseline, 1 subscriber: ${fmt(satOne.perSecond)} deliveries/s (${fmt(satOne.delivered)} of ${fmt(satOne.expected)}; writes took ${fmt(satOne.writeSeconds, 2)} s; server CPU ${fmt(satOne.serverCpu, 1)} s)`);
   console.log(
-    `  ${fmt(FANOUT)} subscribers: ${fmt(sat.perSecond)} deliveries/s (${fmt(sat.delivered)} of ${fmt(sat.expected)} delivered, ${sat.ended} ended; writes took ${fmt(sat.writeSeconds, 2)} s) (goal 50,000/s); ratio to baseline ${fmt(sat.perSecond / satOne.perSecond, 1)}`,
+    `  ${fmt(FANOUT)} subscribers: ${fmt(sat.perSecond)} deliveries/s (${fmt(sat.delivered)} of ${fmt(sat.expected)} delivered, ${sat.ended} ended; writes took ${fmt(sat.writeSeconds, 2)} s; server CPU ${fmt(sat.serverCpu, 1)} s) (goal 50,000/s); ratio to baseline ${fmt(sat.perSecond / satOne.perSecond, 1)}`,
   );
   console.log(`\nload after the run: ${execSync('uptime').toString().trim()}`);
 } finally {

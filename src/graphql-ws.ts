@@ -80,17 +80,21 @@ export function serveGraphqlWs(wsServer: WebSocketServer, yoga: YogaServerInstan
       // A subscription's own stream has run its subscribe resolver (scope checks, the audit of the
       // read) like any other; when a feed with the same results is open, it joins that one instead.
       onOperation: (ctx, id, payload, args, result) => {
-        if (!isAsyncIterable(result)) return undefined;
+        if (!isAsyncIterable(result) || getOperationAST(args.document, args.operationName)?.operation !== 'subscription') return undefined;
         const state = sockets.get(ctx.extra.socket)!;
         const stream = result[Symbol.asyncIterator]();
         const key = shareKey(payload, args.document, state.auth);
         if (key === null) return fanout.solo(stream);
         const member = new SocketMember(ctx.extra.socket, state.tcp, id, rootResponseKey(args.document, args.operationName));
         const open = fanout.find(key);
-        if (open) void stream.return?.();
-        member.leave = (open ?? fanout.open(key, serialised(stream))).join(member);
-        // graphql-ws keeps the execution arguments while the subscription runs; this one never
-        // executes again (its feed's source does), so its context and enveloped functions can go.
+        if (!open) {
+          member.leave = fanout.open(key, serialised(stream)).join(member);
+          return member;
+        }
+        stream.return?.().catch(() => undefined);
+        member.leave = open.join(member);
+        // graphql-ws keeps the execution arguments while the subscription runs; this one's own
+        // stream is closed and it never executes again, so its context and enveloped functions can go.
         args.contextValue = undefined;
         args.rootValue = undefined;
         return member;
