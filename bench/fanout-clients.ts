@@ -30,6 +30,11 @@ type Command =
 
 const sockets: Socket[] = [];
 const now = () => performance.timeOrigin + performance.now();
+/** This process's CPU time so far, in seconds: what the subscribers themselves cost the machine. */
+const cpu = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 // The first `"id":"` inside the payload is the event's (the frame's own id comes before "payload").
 const PAYLOAD = Buffer.from('"payload":');
 const ID = Buffer.from('"id":"');
@@ -146,7 +151,7 @@ process.on('message', async (command: Command) => {
           const t = s.times.at(-1);
           if (t !== undefined && t > last) last = t;
         }
-        return process.send!({ delivered, last, ended: complete, sockets: sockets.length });
+        return process.send!({ delivered, last, ended: complete, sockets: sockets.length, cpu: cpu() });
       }
       case 'report':
         return process.send!(report(new Map(command.acked)));

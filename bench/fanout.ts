@@ -89,6 +89,7 @@ async function latency(server: BenchServer, count: number) {
   try {
     await subscribe(server, clients, count);
     const cpu = await cpuSeconds(server);
+    const clientCpu = (await clients.ask<{ cpu: number }>({ cmd: 'count' })).cpu;
     const acked = new Map<string, number>();
     const writes: number[] = [];
     const started = performance.now();
@@ -110,10 +111,11 @@ async function latency(server: BenchServer, count: number) {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await clients.ask<{ delivered: number }>({ cmd: 'count' })).delivered < expected) await sleep(100);
     const serverCpu = (await cpuSeconds(server)) - cpu;
+    const clientCpuEnd = (await clients.ask<{ cpu: number }>({ cmd: 'count' })).cpu;
     const report = await clients.ask<Report>({ cmd: 'report', acked: [...acked] });
     writes.sort((a, b) => a - b);
     await clients.ask({ cmd: 'close' });
-    return { ...report, expected, writeP50: writes[Math.floor(writes.length / 2)]!, serverCpu };
+    return { ...report, expected, writeP50: writes[Math.floor(writes.length / 2)]!, serverCpu, clientCpu: clientCpuEnd - clientCpu };
   } finally {
     clients.stop();
   }
@@ -124,6 +126,7 @@ async function saturation(server: BenchServer, count: number) {
   try {
     await subscribe(server, clients, count);
     const cpu = await cpuSeconds(server);
+    const clientCpu = (await clients.ask<{ cpu: number }>({ cmd: 'count' })).cpu;
     const batches = 20;
     const started = now();
     for (let b = 0; b < batches; b++) {
@@ -132,7 +135,7 @@ async function saturation(server: BenchServer, count: number) {
     const written = now();
     const expected = batches * 100 * count;
     const deadline = Date.now() + 120_000;
-    let progress = { delivered: 0, last: started, ended: 0 };
+    let progress = { delivered: 0, last: started, ended: 0, cpu: clientCpu };
     while (Date.now() < deadline) {
       progress = await clients.ask({ cmd: 'count' });
       if (progress.delivered >= expected || progress.ended > 0) break;
@@ -141,7 +144,7 @@ async function saturation(server: BenchServer, count: number) {
     const serverCpu = (await cpuSeconds(server)) - cpu;
     await clients.ask({ cmd: 'close' });
     const seconds = (progress.last - started) / 1000;
-    return { perSecond: progress.delivered / seconds, delivered: progress.delivered, expected, ended: progress.ended, writeSeconds: (written - started) / 1000, serverCpu };
+    return { perSecond: progress.delivered / seconds, delivered: progress.delivered, expected, ended: progress.ended, writeSeconds: (written - started) / 1000, serverCpu, clientCpu: progress.cpu - clientCpu };
   } finally {
     clients.stop();
   }
@@ -190,7 +193,7 @@ try {
   const many = await latency(server, FANOUT);
   console.log(`latency, 100 events/s for ${SECONDS} s, write acknowledged (after commit) → received:`);
   const line = (r: typeof one) =>
-    `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms; lost ${fmt(r.lost)} of ${fmt(r.expected)}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}; write p50 ${fmt(r.writeP50, 1)} ms; server CPU ${fmt(r.serverCpu, 1)} s`;
+    `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms; lost ${fmt(r.lost)} of ${fmt(r.expected)}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}; write p50 ${fmt(r.writeP50, 1)} ms; CPU: server ${fmt(r.serverCpu, 1)} s, subscribers ${fmt(r.clientCpu, 1)} s`;
   console.log(`  baseline, 1 subscriber: ${line(one)}`);
   console.log(`  ${fmt(FANOUT)} subscribers: ${line(many)}`);
   console.log(`  goal p99 < 100 ms, lost 0; p99 ratio to baseline ${fmt(many.p99 / one.p99, 2)}`);
@@ -199,9 +202,9 @@ try {
   const satOne = await saturation(server, 1);
   const sat = await saturation(server, FANOUT);
   console.log(`saturation, batches of 100 errors as fast as they are taken (2,000 events):`);
-  console.log(`  baseline, 1 subscriber: ${fmt(satOne.perSecond)} deliveries/s (${fmt(satOne.delivered)} of ${fmt(satOne.expected)}; writes took ${fmt(satOne.writeSeconds, 2)} s; server CPU ${fmt(satOne.serverCpu, 1)} s)`);
+  console.log(`  baseline, 1 subscriber: ${fmt(satOne.perSecond)} deliveries/s (${fmt(satOne.delivered)} of ${fmt(satOne.expected)}; writes took ${fmt(satOne.writeSeconds, 2)} s; CPU: server ${fmt(satOne.serverCpu, 1)} s, subscribers ${fmt(satOne.clientCpu, 1)} s)`);
   console.log(
-    `  ${fmt(FANOUT)} subscribers: ${fmt(sat.perSecond)} deliveries/s (${fmt(sat.delivered)} of ${fmt(sat.expected)} delivered, ${sat.ended} ended; writes took ${fmt(sat.writeSeconds, 2)} s; server CPU ${fmt(sat.serverCpu, 1)} s) (goal 50,000/s); ratio to baseline ${fmt(sat.perSecond / satOne.perSecond, 1)}`,
+    `  ${fmt(FANOUT)} subscribers: ${fmt(sat.perSecond)} deliveries/s (${fmt(sat.delivered)} of ${fmt(sat.expected)} delivered, ${sat.ended} ended; writes took ${fmt(sat.writeSeconds, 2)} s; CPU: server ${fmt(sat.serverCpu, 1)} s, subscribers ${fmt(sat.clientCpu, 1)} s) (goal 50,000/s); ratio to baseline ${fmt(sat.perSecond / satOne.perSecond, 1)}`,
   );
   console.log(`\nload after the run: ${execSync('uptime').toString().trim()}`);
 } finally {
