@@ -5,8 +5,9 @@
  * the three processes still share the machine's cores.
  *  1. memory: server RSS (and V8 heap) per subscriber with BENCH_SUBSCRIBERS (10,000) open: first the
  *     sockets alone (connection_init acknowledged), then with one subscription each;
- *  2. latency: BENCH_FANOUT (1,000) subscribers, 100 events/s for BENCH_SECONDS; from the write's
- *     acknowledgement (after commit) to receipt, p50 and p99; events lost; every subscriber in one order;
+ *  2. latency: BENCH_FANOUT (1,000) subscribers, 100 events/s for BENCH_SECONDS, sent as single-event
+ *     `log` requests and again as `logBatch` requests of 10; from the write's acknowledgement (after
+ *     commit) to receipt, p50 and p99; events lost; every subscriber in one order;
  *  3. saturation: BENCH_FANOUT subscribers, batches of 100 errors as fast as they are taken: deliveries/s.
  * The baseline in the same run is one subscriber (for memory: the bare sockets).
  *   BENCH_SUBSCRIBERS=10000 BENCH_SECONDS=10 npm run bench:fanout
@@ -95,7 +96,10 @@ async function transactions(): Promise<number> {
   return Number(row!.n);
 }
 
-async function latency(server: BenchServer, count: number) {
+const LOG_BATCH_IDS = 'mutation($events: [LogInput!]!) { logBatch(events: $events) { results { event { id } } } }';
+
+/** Writes 100 events/s for SECONDS, `perWrite` events per request, and times each event to every subscriber. */
+async function latency(server: BenchServer, count: number, perWrite: number) {
   const clients = new Clients();
   try {
     await subscribe(server, clients, count);
@@ -106,14 +110,21 @@ async function latency(server: BenchServer, count: number) {
     const writes: number[] = [];
     const started = performance.now();
     const sends: Array<Promise<void>> = [];
-    for (let i = 0; i < SECONDS * 100; i++) {
+    const event = (i: number) => ({ type: 'error', message: `e${i}`, stackTrace: 'Error\n at x (a.js:1:1)' });
+    for (let i = 0; i < SECONDS * 100; i += perWrite) {
       const wait = started + i * 10 - performance.now();
       if (wait > 0) await sleep(wait);
       const sent = now();
+      const write: Promise<string[]> =
+        perWrite === 1
+          ? gql(server.url, LOG, { input: event(i) }).then(({ log }) => [log.event.id])
+          : gql(server.url, LOG_BATCH_IDS, { events: Array.from({ length: perWrite }, (_, j) => event(i + j)) }).then(({ logBatch }) =>
+              logBatch.results.map((r: { event: { id: string } }) => r.event.id),
+            );
       sends.push(
-        gql(server.url, LOG, { input: { type: 'error', message: `e${i}`, stackTrace: 'Error\n at x (a.js:1:1)' } }).then(({ log }) => {
+        write.then((ids) => {
           const at = now();
-          acked.set(log.event.id, at);
+          for (const id of ids) acked.set(id, at);
           writes.push(at - sent);
         }),
       );
@@ -122,13 +133,14 @@ async function latency(server: BenchServer, count: number) {
     const expected = acked.size * count;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await clients.ask<{ delivered: number }>({ cmd: 'count' })).delivered < expected) await sleep(100);
-    const serverCpu = (await cpuSeconds(server)) - cpu;
+    const [cpuEnd, loopDelay] = await metrics(server, 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds');
+    const serverCpu = cpuEnd! - cpu;
     const perEvent = ((await transactions()) - xacts - 1) / acked.size; // less the first read of the statistics
     const clientCpuEnd = (await clients.ask<{ cpu: number }>({ cmd: 'count' })).cpu;
     const report = await clients.ask<Report>({ cmd: 'report', acked: [...acked] });
     writes.sort((a, b) => a - b);
     await clients.ask({ cmd: 'close' });
-    return { ...report, expected, writeP50: writes[Math.floor(writes.length / 2)]!, serverCpu, clientCpu: clientCpuEnd - clientCpu, perEvent };
+    return { ...report, expected, writeP50: writes[Math.floor(writes.length / 2)]!, serverCpu, clientCpu: clientCpuEnd - clientCpu, perEvent, loopDelayP99: loopDelay! * 1000 };
   } finally {
     clients.stop();
   }
@@ -163,13 +175,16 @@ async function saturation(server: BenchServer, count: number) {
   }
 }
 
-/** A figure of the server's own /metrics (prom-client's process and V8 metrics). */
-async function metric(server: BenchServer, name: string): Promise<number> {
+/**
+ * Figures of the server's own /metrics (prom-client's process and V8 metrics). Each scrape starts
+ * the event-loop delay figures afresh, so those cover the time since the previous scrape.
+ */
+async function metrics(server: BenchServer, ...names: string[]): Promise<number[]> {
   const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return names.map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN));
 }
-const heapUsedMb = async (server: BenchServer) => (await metric(server, 'nodejs_heap_size_used_bytes')) / 2 ** 20;
-const cpuSeconds = (server: BenchServer) => metric(server, 'process_cpu_seconds_total');
+const heapUsedMb = async (server: BenchServer) => (await metrics(server, 'nodejs_heap_size_used_bytes'))[0]! / 2 ** 20;
+const cpuSeconds = async (server: BenchServer) => (await metrics(server, 'process_cpu_seconds_total'))[0]!;
 
 async function memory(server: BenchServer) {
   const clients = new Clients();
@@ -205,15 +220,19 @@ try {
 
   // A warm write path (compiled code, cached types, an error group that exists) before anything is timed.
   for (let i = 0; i < 300; i++) await gql(server.url, LOG, { input: { type: 'error', message: `warm-up ${i}`, stackTrace: 'Error\n at x (a.js:1:1)' } });
-  const one = await latency(server, 1);
-  const many = await latency(server, FANOUT);
-  console.log(`latency, 100 events/s for ${SECONDS} s, write acknowledged (after commit) → received:`);
-  const line = (r: typeof one) =>
-    `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms; lost ${fmt(r.lost)} of ${fmt(r.expected)}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}; write p50 ${fmt(r.writeP50, 1)} ms; CPU: server ${fmt(r.serverCpu, 1)} s, subscribers ${fmt(r.clientCpu, 1)} s; ${fmt(r.perEvent, 1)} database transactions per event`;
-  console.log(`  baseline, 1 subscriber: ${line(one)}`);
-  console.log(`  ${fmt(FANOUT)} subscribers: ${line(many)}`);
-  console.log(`  goal p99 < 100 ms, lost 0; p99 ratio to baseline ${fmt(many.p99 / one.p99, 2)}`);
-  if (many.other.length) console.log(`  other messages: ${many.other.join(' | ')}`);
+  const line = (r: Awaited<ReturnType<typeof latency>>) =>
+    `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms; lost ${fmt(r.lost)} of ${fmt(r.expected)}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}; write p50 ${fmt(r.writeP50, 1)} ms; CPU: server ${fmt(r.serverCpu, 1)} s, subscribers ${fmt(r.clientCpu, 1)} s; server event-loop delay p99 ${fmt(r.loopDelayP99, 1)} ms; ${fmt(r.perEvent, 1)} database transactions per event`;
+  // Single-event requests load the write path most; the client Logger sends batches (50 by default).
+  for (const perWrite of [1, 10]) {
+    const one = await latency(server, 1, perWrite);
+    const many = await latency(server, FANOUT, perWrite);
+    const how = perWrite === 1 ? 'single-event log requests' : `logBatch requests of ${perWrite}`;
+    console.log(`latency, 100 events/s for ${SECONDS} s as ${how}, write acknowledged (after commit) → received:`);
+    console.log(`  baseline, 1 subscriber: ${line(one)}`);
+    console.log(`  ${fmt(FANOUT)} subscribers: ${line(many)}`);
+    console.log(`  goal p99 < 100 ms, lost 0; p99 ratio to baseline ${fmt(many.p99 / one.p99, 2)}`);
+    if (many.other.length) console.log(`  other messages: ${many.other.join(' | ')}`);
+  }
 
   const satOne = await saturation(server, 1);
   const sat = await saturation(server, FANOUT);

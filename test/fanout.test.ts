@@ -49,6 +49,20 @@ describe('subscribers of the same operation share one feed', () => {
     expect(server.services.bus.size).toBe(0);
   });
 
+  it('gets a burst larger than one write slice to every subscriber, in order', async () => {
+    // 60 subscribers × 200 events: the feed writes it in slices, with turns of the event loop between.
+    const feeds = Array.from({ length: 60 }, () => subscribe(server.wsClient(), `subscription { errors { id } }`));
+    await untilSubscribed(server, 60);
+    const [first, second] = await Promise.all([logErrors(server, 'burst-a-', 100), logErrors(server, 'burst-b-', 100)]);
+    for (const feed of feeds) await feed.waitFor(200);
+    await sleep(100);
+    const order = ids(feeds[0]!);
+    expect([...order].sort()).toEqual([...first!, ...second!].sort());
+    for (const feed of feeds) expect(ids(feed)).toEqual(order);
+    for (const feed of feeds) feed.unsubscribe();
+    await untilSubscribed(server, 0);
+  });
+
   it('executes each event once per distinct operation: once for identical subscribers, twice with a second selection', async () => {
     const wide = Array.from({ length: 5 }, () => subscribe(server.wsClient(), ERRORS));
     const narrow = Array.from({ length: 3 }, () => subscribe(server.wsClient(), `subscription { errors { id } }`));

@@ -49,7 +49,7 @@ export class Fanout<P> {
   /** Starts a feed over `source` that subscribers with the same key join; it ends with its last member. */
   open(key: string, source: AsyncIterator<P>): SharedFeed<P> {
     if (this.feeds.has(key)) throw new Error('a feed with this key is already open');
-    const feed = new SharedFeed(source, this, () => {
+    const feed: SharedFeed<P> = new SharedFeed(source, this, () => {
       if (this.feeds.get(key) === feed) this.feeds.delete(key);
     });
     this.feeds.set(key, feed);
@@ -86,16 +86,24 @@ export class Fanout<P> {
   }
 }
 
+/** Deliveries (members × payloads) written in one go before the event loop gets a turn. */
+const SLICE = 4096;
+
 export class SharedFeed<P> {
   private readonly members = new Set<FeedMember<P>>();
   private batch: P[] = [];
-  private flushTimer: NodeJS.Immediate | null = null;
+  /** The next flush, or the next slice of the flush in progress. */
+  private timer: NodeJS.Immediate | null = null;
+  private writing = false;
+  /** The source ended (with `error` when it failed): the members are told after what came before. */
+  private ending: { error?: unknown } | null = null;
   private ended = false;
+  private detached = false;
 
   constructor(
     private readonly source: AsyncIterator<P>,
     private readonly fanout: Fanout<P>,
-    private readonly onEnd: () => void,
+    private readonly onDetach: () => void,
   ) {
     void this.pump();
   }
@@ -106,7 +114,7 @@ export class SharedFeed<P> {
 
   /** Adds a member; the function returned takes it out again (the feed ends with its last member). */
   join(member: FeedMember<P>): () => void {
-    if (this.ended) throw new Error('this feed has ended');
+    if (this.ending || this.ended) throw new Error('this feed has ended');
     this.members.add(member);
     return () => this.leave(member);
   }
@@ -119,32 +127,54 @@ export class SharedFeed<P> {
   }
 
   private async pump(): Promise<void> {
-    let failure: { error: unknown } | null = null;
     try {
       for (;;) {
         const result = await this.source.next();
         if (result.done || this.ended) break;
         this.fanout.executions++;
         this.batch.push(result.value);
-        this.flushTimer ??= setImmediate(() => this.flush());
+        this.schedule();
       }
+      this.ending = {};
     } catch (error) {
-      failure = { error };
+      this.ending = { error };
     }
     if (this.ended) return;
-    this.flush();
-    const members = [...this.members];
-    this.finish();
-    for (const member of members) member.end(failure?.error);
+    // New subscribers open a feed of their own; these members get what is left, then the end.
+    this.detach();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.writing) this.timer ??= setImmediate(() => this.flush());
   }
 
   private flush(): void {
-    if (this.flushTimer) clearImmediate(this.flushTimer);
-    this.flushTimer = null;
+    this.timer = null;
+    if (this.ended) return;
     const payloads = this.batch;
-    if (payloads.length === 0) return;
     this.batch = [];
-    for (const member of this.members) {
+    if (payloads.length > 0) {
+      this.writing = true;
+      this.write(payloads, [...this.members], 0);
+    } else if (this.ending) {
+      const members = [...this.members];
+      this.finish();
+      for (const member of members) member.end(this.ending.error);
+    }
+  }
+
+  /**
+   * Writes the payloads to members[from…] a slice at a time, so that a large feed does not hold
+   * the event loop (requests, the feed tail) for long. Each member gets every batch in order: the
+   * next batch waits until this one reached everybody.
+   */
+  private write(payloads: P[], members: Array<FeedMember<P>>, from: number): void {
+    this.timer = null;
+    const to = Math.min(members.length, from + Math.max(1, Math.floor(SLICE / payloads.length)));
+    for (let i = from; i < to && !this.ended; i++) {
+      const member = members[i]!;
+      if (!this.members.has(member)) continue; // left meanwhile
       if (member.backlog() < this.fanout.limit) {
         member.write(payloads);
         continue;
@@ -152,14 +182,27 @@ export class SharedFeed<P> {
       this.leave(member);
       member.tooSlow();
     }
+    if (this.ended) return;
+    if (to < members.length) {
+      this.timer = setImmediate(() => this.write(payloads, members, to));
+      return;
+    }
+    this.writing = false;
+    if (this.batch.length > 0 || this.ending) this.schedule();
   }
 
   private finish(): void {
     this.ended = true;
     this.members.clear();
-    if (this.flushTimer) clearImmediate(this.flushTimer);
-    this.flushTimer = null;
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = null;
     this.batch = [];
-    this.onEnd();
+    this.detach();
+  }
+
+  private detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.onDetach();
   }
 }
