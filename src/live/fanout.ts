@@ -18,9 +18,10 @@ export interface FeedMember<P> {
  * means is the caller's key (for GraphQL: the document, its variables and what the caller may read).
  *
  * Payloads are written to the members once per turn of the event loop, all that arrived in it
- * together, so that a burst reaches each socket in one write. A member whose own backlog reached
- * `limit` is ended with tooSlow() instead of being written to: it never holds up the source or the
- * other members, and it is told, so it never misses events silently.
+ * together, so that a burst reaches each socket in one write (a large one in slices, see write()).
+ * A member whose own backlog reached `limit` is ended with tooSlow() instead of being written to:
+ * it never holds up the source or the other members, and it is told, so it never misses events
+ * silently.
  */
 export class Fanout<P> {
   private readonly feeds = new Map<string, SharedFeed<P>>();
