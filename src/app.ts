@@ -1,16 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { AuthContext } from './auth/credentials.js';
 import { operationLimitPlugins, WriteRateLimiter, writeRateLimitPlugin } from './auth/limits.js';
-import { GraphQLError } from 'graphql';
 import type { Context } from './graphql/builder.js';
 import { maskError } from './graphql/errors.js';
 import { schema } from './graphql/index.js';
 import { storableTextPlugin } from './graphql/storable-text.js';
+import { serveGraphqlWs } from './graphql-ws.js';
 import { Drain } from './ops/drain.js';
 import { serveOpsRoute } from './ops/routes.js';
 import { requestIdOf, requestLogger, runInRequest } from './ops/request-context.js';
@@ -109,55 +107,7 @@ export function buildApp(services: Services): App {
   // A larger message closes the socket with 1009 (message too big).
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: services.limits.MAX_BODY_BYTES });
   rejectServerOnlyMessages(wsServer);
-  const socketOperations = new WeakMap<object, Set<string>>();
-  const socketAuth = new WeakMap<object, { auth: AuthContext; untrack: () => void }>();
-  const graphqlWs = useServer(
-    {
-      onConnect: async (ctx) => {
-        try {
-          const auth = await services.auth.authenticate(undefined, ctx.connectionParams);
-          socketAuth.set(ctx.extra.socket, { auth, untrack: services.auth.trackSocket(auth, ctx.extra.socket) });
-          return true;
-        } catch {
-          return false; // graphql-ws closes the socket with 4403 Forbidden
-        }
-      },
-      onClose: (ctx) => socketAuth.get(ctx.extra.socket)?.untrack(),
-      onComplete: (ctx, id) => void socketOperations.get(ctx.extra.socket)?.delete(id),
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
-      onSubscribe: async (ctx, id, payload) => {
-        const operations = socketOperations.get(ctx.extra.socket) ?? new Set<string>();
-        socketOperations.set(ctx.extra.socket, operations);
-        if (operations.size >= services.limits.MAX_SUBSCRIPTIONS_PER_SOCKET) {
-          const limit = services.limits.MAX_SUBSCRIPTIONS_PER_SOCKET;
-          return [new GraphQLError(`At most ${limit} operations at once on one socket.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit } })];
-        }
-        // One set of plugins and one context for HTTP and WebSocket: the same masking, the same auth.
-        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-          connectionParams: ctx.connectionParams,
-          auth: socketAuth.get(ctx.extra.socket)?.auth,
-        });
-        const args: ExecutionArgs = {
-          schema: envelopedSchema,
-          operationName: payload.operationName,
-          document: parse(payload.query),
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length > 0) return errors;
-        operations.add(id);
-        return args;
-      },
-    },
-    wsServer,
-  );
+  const graphqlWs = serveGraphqlWs(wsServer, yoga, services);
 
   return {
     start(port, host) {

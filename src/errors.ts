@@ -45,7 +45,7 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  // Limits, raised as GraphQL errors by src/auth/limits.ts and src/app.ts:
+  // Limits, raised as GraphQL errors by src/auth/limits.ts, src/app.ts and src/graphql-ws.ts:
   | 'QUERY_TOO_DEEP'
   | 'QUERY_TOO_COSTLY'
   | 'QUERY_TOO_MANY_ALIASES'

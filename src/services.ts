@@ -9,6 +9,7 @@ import type { Env } from './env.js';
 import { ErrorTriage } from './history/error-groups.js';
 import { ExportWorkers } from './export/worker.js';
 import { EventBus } from './live/event-bus.js';
+import { Fanout } from './live/fanout.js';
 import { FeedTail } from './live/feed-tail.js';
 import { Partitions } from './retention/partitions.js';
 import { Retention, RetentionWorker } from './retention/retention.js';
@@ -25,6 +26,8 @@ export interface Services {
   ingestor: Ingestor;
   sessions: Sessions;
   bus: EventBus;
+  /** Live subscriptions with identical results share one feed (graphql-ws.ts): serialised payloads. */
+  fanout: Fanout<Buffer>;
   /** Follows the log in commit order and feeds `bus`, on every instance. */
   tail: FeedTail;
   partitions: Partitions;
@@ -71,7 +74,8 @@ export async function createServices(database: Database, limits: Env, logger: Lo
   const partitions = new Partitions(database);
   const errorTriage = new ErrorTriage(db);
   await errorTriage.load();
-  const metrics = new Metrics(() => bus.size);
+  const fanout = new Fanout<Buffer>(limits.SUBSCRIBER_BUFFER);
+  const metrics = new Metrics(() => fanout.subscribers);
   const ingestor = new Ingestor({
     db,
     types,
@@ -115,6 +119,7 @@ export async function createServices(database: Database, limits: Env, logger: Lo
     ingestor,
     sessions: new Sessions(db, ingestor),
     bus,
+    fanout,
     tail,
     partitions,
     retention,

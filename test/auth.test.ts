@@ -72,7 +72,7 @@ describe('API keys', () => {
 
   it('closes the WebSockets of a revoked key, and refuses it when a socket opens', async () => {
     const { key, apiKey } = await createKey({ name: 'watcher', scopes: ['AUDIT_READ'] });
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const feed = subscribe(server.as(key).wsClient(), `subscription { events { id } }`);
     await untilSubscribed(server, before + 1);
     await server.gql(REVOKE, { id: apiKey.id });
@@ -116,7 +116,7 @@ describe('JWTs', () => {
 
   it('authenticates a graphql-ws socket from its connection parameters', async () => {
     const token = await jwt({ sub: 'alice', scope: 'audit:read' });
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const feed = subscribe(server.wsClient({ Authorization: `Bearer ${token}` }), `subscription { events(filter: { text: "over ws" }) { message } }`);
     await untilSubscribed(server, before + 1);
     await server.gql(`mutation { log(input: { message: "seen over ws" }) { recorded } }`);

@@ -51,12 +51,12 @@ const http = (field: string, query: string, variables?: () => Record<string, unk
   outcomeOf(await server.as(keys[credential]).gql(query, variables?.()), field);
 
 const live = (field: string, query: string): Cell => async (credential) => {
-  const before = server.services.bus.size;
+  const before = server.services.fanout.subscribers;
   const feed = subscribe(server.as(keys[credential]).wsClient(), query);
   const subscribed = untilSubscribed(server, before + 1, 5_000).then(() => true, () => false);
   const failed = feed.waitFor(1, 5_000).then(() => false, () => false);
   await Promise.race([subscribed, failed]);
-  if (server.services.bus.size === before + 1) {
+  if (server.services.fanout.subscribers === before + 1) {
     feed.unsubscribe();
     await untilSubscribed(server, before);
     return 'ok';
@@ -200,7 +200,7 @@ describe('a credential bound to a user', () => {
   });
 
   it('receives only its own events in subscriptions', async () => {
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const feed = subscribe(server.as(keys.bound).wsClient(), `subscription { entityActivity(type: "query", id: "live") { user message } }`);
     await untilSubscribed(server, before + 1);
     const log = `mutation($input: LogInput!) { log(input: $input) { recorded } }`;
@@ -255,7 +255,7 @@ describe('viewer tokens', () => {
     expect((await viewer.gql(`{ eventTypes { name } }`)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await viewer.gql(`{ user(login: "bob") { login } }`)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const feed = subscribe(viewer.wsClient(), `subscription { events { message } }`);
     await untilSubscribed(server, before + 1);
     await server.gql(log, { input: { message: 'live elsewhere', parameters: { q: { type: 'query', id: 'other' } } } });

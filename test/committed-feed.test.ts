@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../src/audit/model.js';
 import { committedEventsAfter, type FeedPosition } from '../src/history/committed-feed.js';
 import postgres from 'postgres';
 import { sql, startTestServer, type TestServer } from './helpers/server.js';
@@ -43,6 +44,27 @@ describe('committed feed', () => {
     const messages = (await committedEventsAfter(server.services.db, null, 3)).events.map((e) => e.description);
     expect(messages).toEqual(['0/0', '0/1', '0/2']);
   });
+
+  it('takes the events the caller already has from memory, in their commit order, shaped as read, and loads the others', async () => {
+    const { last: start } = await readFeed(null, 1000, () => true);
+    const LOG_BATCH = `mutation($events: [LogInput!]!) { logBatch(events: $events) { results { event { id } } } }`;
+    const ids: string[] = [];
+    for (const batch of ['x', 'y']) {
+      const res = await server.gql(LOG_BATCH, { events: Array.from({ length: 3 }, (_, i) => ({ message: `${batch}${i}`, parameters: { b: 'two', a: 'one' } })) });
+      ids.push(...res.data.logBatch.results.map((r: { event: { id: string } }) => r.event.id));
+    }
+    const stored = (await readFeed(start, 100, (seen) => seen.length >= 6)).events;
+    expect(stored.map((e) => e.id)).toEqual(ids);
+    expect(stored[1]!.parameters.map((p) => p.name)).toEqual(['a', 'b']);
+    // Marked copies: what comes back for these ids is what the caller had, not a reload.
+    const mark = (event: AuditEvent): AuditEvent => ({ ...event, description: `${event.description} from memory`, parameters: [...event.parameters].reverse(), errorGroupStatus: 'OPEN' });
+    const known = new Map([stored[1]!, stored[3]!].map((event) => [event.id, mark(event)]));
+    const { events } = await committedEventsAfter(server.services.db, start, 100, known);
+    expect(events.map((e) => e.description)).toEqual(['x0', 'x1 from memory', 'x2', 'y0 from memory', 'y1', 'y2']);
+    expect(events[1]!.parameters.map((p) => p.name)).toEqual(['a', 'b']);
+    expect(events[1]).not.toHaveProperty('errorGroupStatus');
+    expect({ ...events[1], description: 'x1' }).toEqual(stored[1]);
+  });
 });
 
 // Needs two connections at once, which only a real PostgreSQL has (PGlite is one connection).
@@ -58,8 +80,12 @@ describe.skipIf(!process.env.DATABASE_URL)('committed feed with a transaction st
     const reserved = await other.reserve();
     await reserved`begin`;
     await reserved`select pg_current_xact_id()`;
-    await server.gql(`mutation { log(input: { message: "younger" }) { recorded } }`);
+    const younger = await server.gql(`mutation { log(input: { message: "younger" }) { event { id } } }`);
     expect((await committedEventsAfter(server.services.db, start, 100)).events).toEqual([]);
+    // Having the event in memory does not get it past the horizon either.
+    const id = younger.data.log.event.id as string;
+    const known = new Map([[id, { id, position: { txId: '0', id }, description: 'younger', parameters: [] } as unknown as AuditEvent]]);
+    expect((await committedEventsAfter(server.services.db, start, 100, known)).events).toEqual([]);
     await reserved`commit`;
     const after = await readFeed(start, 100, (seenIds) => seenIds.length > 0);
     expect(after.events.map((e) => e.description)).toEqual(['younger']);

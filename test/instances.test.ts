@@ -43,6 +43,25 @@ describe('several instances on one database', () => {
     await untilSubscribed(b, 0);
   });
 
+  it('an event reaches subscribers on every instance with the same payload, from memory where it was stored and read back elsewhere', async () => {
+    const query = `subscription { events(filter: { types: ["job-edited"] }) { id type message user source params parameters { name value entity { type id name } } fingerprint errorGroupStatus } }`;
+    const onA = subscribe(a.wsClient(), query);
+    const onB = subscribe(b.wsClient(), query);
+    await untilSubscribed(a, 1);
+    await untilSubscribed(b, 1);
+    const parameters = { zeta: 3, alpha: [{ type: 'job', id: 'j2', name: 'Second' }, { type: 'job', id: 'j1' }], mid: 'text' };
+    await a.gql(LOG_BATCH, { events: [{ type: 'job-edited', message: 'stored on a', user: 'ann', source: 'UI', parameters }] });
+    await b.gql(LOG_BATCH, { events: [{ type: 'job-edited', message: 'stored on b', user: 'ben', parameters }] });
+    const [fromA, fromB] = [await onA.waitFor(2), await onB.waitFor(2)];
+    expect(fromB).toEqual(fromA);
+    expect(fromA.map((m) => m.data.events.message)).toEqual(['stored on a', 'stored on b']);
+    expect(fromA[0]!.data.events.parameters.map((p: { name: string; value: string }) => `${p.name}=${p.value}`)).toEqual(['alpha=j2', 'alpha=j1', 'mid=text', 'zeta=3']);
+    onA.unsubscribe();
+    onB.unsubscribe();
+    await untilSubscribed(a, 0);
+    await untilSubscribed(b, 0);
+  });
+
   it('a subscriber that misses 1,000 events resumes with its cursor, on a new instance, and gets exactly those and then the live ones', async () => {
     const first = subscribe(a.wsClient(), EVENTS);
     await untilSubscribed(a, 1);

@@ -77,7 +77,7 @@ describe('operation limits', () => {
 describe('subscriptions per socket', () => {
   it('refuses a subscription past MAX_SUBSCRIPTIONS_PER_SOCKET with TOO_MANY_SUBSCRIPTIONS, and frees the slot on completion', async () => {
     const client = server.wsClient();
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const first = subscribe(client, `subscription { events { id } }`);
     const second = subscribe(client, `subscription { errors { id } }`);
     await untilSubscribed(server, before + 2);

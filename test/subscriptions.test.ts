@@ -15,7 +15,7 @@ const ERRORS = `subscription { errors { id type message isError fingerprint erro
 
 describe('live feeds over graphql-ws', () => {
   it('delivers an error logged over HTTP to an errors subscriber, and nothing else', async () => {
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const feed = subscribe(server.wsClient(), ERRORS);
     await untilSubscribed(server, before + 1);
     await server.gql(LOG, { input: { type: 'query-created', message: 'not an error' } });
@@ -35,7 +35,7 @@ describe('live feeds over graphql-ws', () => {
     await server.rows(sql`create function fail_on_boom() returns trigger language plpgsql as $$
       begin if new.value = 'boom' then raise exception 'boom refused'; end if; return new; end $$`);
     await server.rows(sql`create trigger fail_on_boom before insert on event_parameter_values for each row execute function fail_on_boom()`);
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const feed = subscribe(server.wsClient(), ERRORS);
     await untilSubscribed(server, before + 1);
 
@@ -61,7 +61,7 @@ describe('live feeds over graphql-ws', () => {
   });
 
   it('publishes each event of a batch, in order, to the subscribers whose filter it matches', async () => {
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const jobs = subscribe(server.wsClient(), `subscription { events(filter: { types: ["job-start"], user: "joe" }) { message } }`);
     const entity = subscribe(server.wsClient(), `subscription { entityActivity(type: "job", id: "nightly") { message params } }`);
     await untilSubscribed(server, before + 2);
@@ -86,13 +86,13 @@ describe('live feeds over graphql-ws', () => {
   });
 
   it('drops a subscriber when the socket closes', async () => {
-    const before = server.services.bus.size;
+    const before = server.services.fanout.subscribers;
     const client = server.wsClient();
     subscribe(client, ERRORS);
     await untilSubscribed(server, before + 1);
     await client.dispose();
     await untilSubscribed(server, before);
-    expect(server.services.bus.size).toBe(before);
+    expect(server.services.fanout.subscribers).toBe(before);
   });
 });
 

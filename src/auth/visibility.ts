@@ -39,6 +39,14 @@ export function readableFilter(auth: AuthContext, filter: EventFilter): EventFil
   return { ...filter, user: self };
 }
 
+/**
+ * Callers with equal keys may read exactly the same events (the same scopes, bound user, groups and
+ * viewer grant), so that one live feed can serve all of them. The credential itself is left out.
+ */
+export function visibilityKey(auth: AuthContext): string {
+  return JSON.stringify([auth.authenticated, [...auth.scopes].sort(), auth.userLogin, [...auth.groups].sort(), auth.viewer ?? null]);
+}
+
 /** An event the caller may see, or null (a user-bound credential sees only its user's events). */
 export function visibleEvent(auth: AuthContext, event: AuditEvent | null): AuditEvent | null {
   if (!event || canRead(auth)) return event;

@@ -31,11 +31,16 @@ export function decodeFeedPosition(cursor: string): FeedPosition {
  * later: event ids are taken before commit, so id order is not commit order. Only transactions
  * older than the oldest one still running are read, and every transaction below that horizon has
  * finished, so nothing can appear behind the returned position afterwards.
+ *
+ * `known` holds events the caller already has (this instance stored them): their positions are
+ * still read here, so that they come in commit order and only once past the horizon, but their
+ * contents are not loaded again.
  */
 export async function committedEventsAfter(
   db: Db,
   after: FeedPosition | null,
   limit: number,
+  known?: ReadonlyMap<string, AuditEvent>,
 ): Promise<{ events: AuditEvent[]; last: FeedPosition | null }> {
   const rows = await queryRows<{ tx_id: string; id: string }>(
     db,
@@ -44,9 +49,22 @@ export async function committedEventsAfter(
         ${after ? sql`and (tx_id, id) > (${after.txId}::xid8, ${after.id}::bigint)` : sql``}
         order by events.tx_id, events.id limit ${limit}`,
   );
-  const byId = await loadEventsByIds(db, rows.map((row) => row.id));
-  const events = rows.map((row) => byId.get(row.id)!);
+  const byId = await loadEventsByIds(db, rows.filter((row) => !known?.has(row.id)).map((row) => row.id));
+  const events = rows.map((row) => {
+    const stored = known?.get(row.id);
+    return stored ? asRead(stored) : byId.get(row.id)!;
+  });
   return { events, last: events.at(-1)?.position ?? after };
+}
+
+/**
+ * An event as it was stored, shaped as loading it gives it, so that every instance publishes the
+ * same: parameters by name then position (the order they are read in), and no errorGroupStatus
+ * (which only the storing instance knows; a reader looks the status up).
+ */
+function asRead(stored: AuditEvent): AuditEvent {
+  const { errorGroupStatus: _status, ...event } = stored;
+  return { ...event, parameters: [...stored.parameters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
 }
 
 /** The newest position readable now (everything at or before it has committed), or null for an empty log. */

@@ -1,13 +1,15 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import type { AuditEvent } from '../audit/model.js';
-import { committedEventsAfter, currentFeedPosition, type FeedPosition } from '../history/committed-feed.js';
+import { committedEventsAfter, comparePositions, currentFeedPosition, type FeedPosition } from '../history/committed-feed.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './event-bus.js';
 
 /** Every instance LISTENs here; a payload is the largest event id of a committed batch. */
 export const EVENTS_CHANNEL = 'audit_events_committed';
 const PAGE = 500;
+/** Local events kept for publishing from memory; past this (the horizon held back long), they are read back. */
+const LOCAL_LIMIT = 20_000;
 
 /**
  * Follows the log in commit order and hands each committed event, once, to this instance's
@@ -18,12 +20,17 @@ const PAGE = 500;
  * that covers a lost notification. An event that committed while an older transaction was still
  * running becomes readable only when that one ends (see committed-feed.ts), so the ids it was
  * woken for stay pending and it looks again shortly, backing off.
+ *
+ * Events committed here are kept until the feed reaches them, and published from memory: only
+ * their place in commit order is read, not their contents (other instances' events are loaded).
  */
 export class FeedTail {
   private position: FeedPosition | null = null;
   private draining: Promise<void> | null = null;
   private wakeAgain = false;
   private readonly pending = new Set<string>();
+  /** Committed here and not published yet. */
+  private readonly local = new Map<string, AuditEvent>();
   private retryDelay = 0;
   private retryingSince = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -59,6 +66,7 @@ export class FeedTail {
     let last = events[0]!.id;
     for (const event of events) {
       this.pending.add(event.id);
+      if (this.local.size < LOCAL_LIMIT) this.local.set(event.id, event);
       if (BigInt(event.id) > BigInt(last)) last = event.id;
     }
     this.wake();
@@ -86,19 +94,29 @@ export class FeedTail {
   private async drain(): Promise<void> {
     try {
       for (;;) {
-        const { events, last } = await committedEventsAfter(this.database.db, this.position, PAGE);
+        const { events, last } = await committedEventsAfter(this.database.db, this.position, PAGE, this.local);
         if (events.length > 0) {
           this.position = last;
-          for (const event of events) this.pending.delete(event.id);
+          for (const event of events) {
+            this.pending.delete(event.id);
+            this.local.delete(event.id);
+          }
           this.bus.publish(events);
         }
         if (events.length < PAGE) break;
       }
+      this.forgetPassed();
       this.scheduleRetry();
     } catch (error) {
       this.logger.warn({ err: error }, 'reading the committed feed failed; retrying');
       this.scheduleRetry(true);
     }
+  }
+
+  /** Local events the feed went past without reading (removed meanwhile, as by retention): never published. */
+  private forgetPassed(): void {
+    if (this.local.size === 0 || !this.position) return;
+    for (const [id, event] of this.local) if (comparePositions(event.position, this.position) <= 0) this.local.delete(id);
   }
 
   /** While woken-for events are still unread, look again soon: 5 ms, doubling up to 200 ms. */

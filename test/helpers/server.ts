@@ -195,11 +195,11 @@ export function subscribe<T = any>(client: Client, query: string, variables?: Re
   };
 }
 
-/** Waits until the server's bus has exactly `count` subscribers (a subscription is live once counted). */
+/** Waits until the server has exactly `count` live subscriptions (a subscription is live once counted). */
 export async function untilSubscribed(server: TestServer, count: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (server.services.bus.size !== count) {
-    if (Date.now() > deadline) throw new Error(`expected ${count} subscribers, have ${server.services.bus.size}`);
+  while (server.services.fanout.subscribers !== count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} subscribers, have ${server.services.fanout.subscribers}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

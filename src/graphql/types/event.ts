@@ -146,10 +146,13 @@ const afterArg = {
   required: false,
 } as const;
 
+/** Why a live subscriber was ended: its own buffer, or its socket's backlog, reached SUBSCRIBER_BUFFER. */
+export function tooSlow(): AuditError {
+  return new AuditError('SUBSCRIBER_TOO_SLOW', 'This subscriber fell too far behind and was ended; subscribe again and catch up with the events query.');
+}
+
 export function liveItem(item: LiveItem): AuditEvent {
-  if (item === OVERFLOW) {
-    throw new AuditError('SUBSCRIBER_TOO_SLOW', 'This subscriber fell too far behind and was ended; subscribe again and catch up with the events query.');
-  }
+  if (item === OVERFLOW) throw tooSlow();
   return item;
 }
 
