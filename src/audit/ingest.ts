@@ -446,19 +446,21 @@ export class Ingestor {
       claims.push({ key, event_id: ids[i]!, occurred_at: event.occurredAt.toISOString() });
     });
     if (claims.length === 0) return duplicates;
-    const claimed = await queryRows<{ key: string }>(
+    const [claimed] = await queryRows<{ count: number }>(
       tx,
-      sql`insert into event_idempotency_keys (key, event_id, occurred_at)
-          select key, event_id, occurred_at from json_to_recordset(${json(claims)}) as r(key text, event_id bigint, occurred_at timestamptz)
-          on conflict (key) do nothing returning key`,
+      sql`with claimed as (
+            insert into event_idempotency_keys (key, event_id, occurred_at)
+            select * from ${unnestRows('r', { key: 'text', event_id: 'bigint', occurred_at: 'timestamptz' }, claims)}
+            on conflict (key) do nothing returning 1)
+          select count(*)::int as count from claimed`,
     );
-    if (claimed.length === claims.length) return duplicates;
-    const won = new Set(claimed.map((row) => row.key));
-    const lost = claims.filter((c) => !won.has(c.key)).map((c) => c.key);
+    if (claimed!.count === claims.length) return duplicates;
+    // Some keys were taken before: by an earlier request, or by a transaction that committed meanwhile.
     const existing = await queryRows<{ key: string; event_id: string }>(
       tx,
-      sql`select key, event_id::text as event_id from event_idempotency_keys
-          where key in (select value from json_array_elements_text(${json(lost)}))`,
+      sql`select k.key, k.event_id::text as event_id from event_idempotency_keys k
+          join ${unnestRows('r', { key: 'text', event_id: 'bigint' }, claims)} on r.key = k.key
+          where k.event_id <> r.event_id`,
     );
     const existingByKey = new Map(existing.map((row) => [row.key, row.event_id]));
     prepared.forEach((event, i) => {

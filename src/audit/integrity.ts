@@ -1,6 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { asc, sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
+import { unnestRows } from '../db/unnest.js';
 import { prunedMonths } from '../db/schema.js';
 import { loadEventsByIds } from '../history/events.js';
 import { allCheckpoints, signatureHolds, type Checkpoint } from './checkpoints.js';
@@ -67,10 +68,9 @@ export async function sealBatch(tx: Db, events: AuditEvent[]): Promise<void> {
       select seq, prev_head, ${digest}, head, ${events.length} from up returning seq)
     insert into event_hashes (event_id, occurred_at, batch_seq, position, hash)
     select r.event_id, r.occurred_at, batch.seq, r.position, r.hash
-    from json_to_recordset(${JSON.stringify(rows)}::json) as r(event_id bigint, occurred_at timestamptz, position int, hash text)
+    from ${unnestRows('r', { event_id: 'bigint', occurred_at: 'timestamptz', position: 'int', hash: 'text' }, rows)}
     cross join batch`);
 }
-
 
 export interface BrokenLink {
   /**

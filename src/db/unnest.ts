@@ -31,12 +31,12 @@ export function arrayLiteral(values: readonly Cell[]): string {
  * with one parameter per column. PostgreSQL parses typed arrays about twice as fast as the same rows
  * in JSON (`json_to_recordset`), which matters on the write path (bench/README.md, Ingestion).
  */
-export function unnestRows<Row extends Record<string, Cell>>(
+export function unnestRows<Columns extends Record<string, ArrayElementType>>(
   alias: string,
-  columns: { [K in keyof Row]: ArrayElementType },
-  rows: readonly Row[],
+  columns: Columns,
+  rows: ReadonlyArray<{ [K in keyof Columns]: Cell }>,
 ): SQL {
-  const names = Object.keys(columns) as Array<keyof Row & string>;
-  const arrays = names.map((name) => sql`${arrayLiteral(rows.map((row) => row[name]))}::${sql.raw(columns[name])}[]`);
+  const names = Object.keys(columns);
+  const arrays = names.map((name) => sql`${arrayLiteral(rows.map((row) => (row as Record<string, Cell>)[name]))}::${sql.raw(columns[name]!)}[]`);
   return sql`unnest(${sql.join(arrays, sql`, `)}) as ${sql.raw(alias)}(${sql.raw(names.join(', '))})`;
 }
