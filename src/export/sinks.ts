@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { queryRows, type Db } from '../db/client.js';
 import { exportSinks } from '../db/schema.js';
 import { AuditError } from '../errors.js';
-import type { FeedPosition } from '../history/committed-feed.js';
+import { currentFeedPosition, type FeedPosition } from '../history/committed-feed.js';
 import { EXPORT_LEVELS, type ExportLevel } from './record.js';
 
 /** CloudWatch Logs' own limits on names and on one PutLogEvents call. */
@@ -103,16 +103,6 @@ function checkName(name: string): string {
   return trimmed;
 }
 
-/** The newest committed position: a sink that starts NOW delivers what commits after it. */
-async function feedEnd(db: Db): Promise<FeedPosition | null> {
-  const [row] = await queryRows<{ tx_id: string; id: string }>(
-    db,
-    sql`select tx_id::text as tx_id, id::text as id from events
-        where tx_id < pg_snapshot_xmin(pg_current_snapshot()) order by tx_id desc, id desc limit 1`,
-  );
-  return row ? { txId: row.tx_id, id: row.id } : null;
-}
-
 export interface ConfigureSink {
   name: string;
   /** BEGINNING delivers every stored event; NOW (default) only those committed from now on. Used when the sink is created. */
@@ -138,7 +128,7 @@ export async function configureSink(db: Db, kind: SinkKind, input: ConfigureSink
       .returning();
     return toSink(row!);
   }
-  const start = input.startAt === 'BEGINNING' ? null : await feedEnd(db);
+  const start = input.startAt === 'BEGINNING' ? null : await currentFeedPosition(db);
   const [row] = await db
     .insert(exportSinks)
     .values({ name, kind, config, cursorTxId: start?.txId ?? null, cursorId: start?.id ?? null })

@@ -27,10 +27,28 @@ export function decodeFeedPosition(cursor: string): FeedPosition {
 }
 
 /**
+ * The commit-order horizon: every transaction of this database below it has finished. It is the
+ * oldest transaction still running, leaving out those positively known to run in another database
+ * of the cluster (they write no events here): a transaction held open next door, by another
+ * application or another test file, does not hold this feed back. A running transaction that
+ * cannot be placed (it ended meanwhile, or the role may not see its session) counts as ours, so the
+ * horizon errs on the early side, never past a transaction that may still commit events.
+ */
+export const COMMIT_HORIZON = sql`(
+  select coalesce(
+    (select min(x) from pg_snapshot_xip(snapshot) as x
+     where not exists (
+       select 1 from pg_stat_activity a
+       where a.datname is distinct from current_database()
+         and a.backend_xid = (x::text::bigint % 4294967296)::text::xid)),
+    pg_snapshot_xmax(snapshot))
+  from (select pg_current_snapshot() as snapshot) as current)`;
+
+/**
  * Committed events after a position, oldest transaction first, never skipping one that commits
  * later: event ids are taken before commit, so id order is not commit order. Only transactions
- * older than the oldest one still running are read, and every transaction below that horizon has
- * finished, so nothing can appear behind the returned position afterwards.
+ * below the horizon (COMMIT_HORIZON) are read, and every one of those has finished, so nothing
+ * can appear behind the returned position afterwards.
  *
  * `known` holds events the caller already has (this instance stored them): their positions are
  * still read here, so that they come in commit order and only once past the horizon, but their
@@ -45,7 +63,7 @@ export async function committedEventsAfter(
   const rows = await queryRows<{ tx_id: string; id: string }>(
     db,
     sql`select tx_id::text as tx_id, id::text as id from events
-        where tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        where tx_id < ${COMMIT_HORIZON}
         ${after ? sql`and (tx_id, id) > (${after.txId}::xid8, ${after.id}::bigint)` : sql``}
         order by events.tx_id, events.id limit ${limit}`,
   );
@@ -72,7 +90,7 @@ export async function currentFeedPosition(db: Db): Promise<FeedPosition | null> 
   const [row] = await queryRows<{ tx_id: string; id: string }>(
     db,
     sql`select tx_id::text as tx_id, id::text as id from events
-        where tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        where tx_id < ${COMMIT_HORIZON}
         order by events.tx_id desc, events.id desc limit 1`,
   );
   return row ? { txId: row.tx_id, id: row.id } : null;
