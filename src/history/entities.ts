@@ -1,15 +1,20 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
-import { entities } from '../db/schema.js';
-import type { EntityView } from '../audit/model.js';
+import type { AuditEvent, EntityView } from '../audit/model.js';
+import { findEvents, sinceDaysAgo, type Connection, type PageArgs } from './events.js';
 
 export async function findEntity(db: Db, type: string, externalId: string): Promise<EntityView | null> {
-  const [row] = await db
-    .select({ id: entities.id, type: entities.type, externalId: entities.externalId, name: entities.name })
-    .from(entities)
-    .where(and(eq(entities.type, type), eq(entities.externalId, externalId)))
-    .limit(1);
-  return row ?? null;
+  const [row] = await queryRows<{ id: string; type: string; external_id: string; name: string | null }>(
+    db,
+    sql`select id, type, external_id, name from entities where type = ${type} and external_id = ${externalId}`,
+    { prepared: true },
+  );
+  return row ? { id: row.id, type: row.type, externalId: row.external_id, name: row.name } : null;
+}
+
+/** The entity's events in the last `days` days (1 to 3660), newest first. */
+export function entityActivity(db: Db, entity: EntityView, days: number, page: PageArgs): Promise<Connection<AuditEvent>> {
+  return findEvents(db, { entity: { type: entity.type, id: entity.externalId }, since: sinceDaysAgo(days) }, page);
 }
 
 export interface CountBy {
@@ -27,8 +32,9 @@ export interface Usage {
   byDay: CountBy[];
 }
 
-/** An overview of the events on an entity since a moment: counts by type, by user and by day. */
-export async function entityUsage(db: Db, entityId: string, since: Date): Promise<Usage> {
+/** An overview of the events on an entity in the last `days` days (1 to 3660): counts by type, by user and by day. */
+export async function entityUsage(db: Db, entityId: string, days: number): Promise<Usage> {
+  const since = sinceDaysAgo(days);
   const rows = await queryRows<{ dimension: string; key: string | null; count: number; users: number }>(
     db,
     sql`with ev as (
@@ -46,6 +52,7 @@ export async function entityUsage(db: Db, entityId: string, since: Date): Promis
         left join users u on u.id = ev.user_id
         cross join lateral (select to_char(ev.occurred_at at time zone 'UTC', 'YYYY-MM-DD') as day) d
         group by grouping sets ((t.name), (u.login), (day), ())`,
+    { prepared: true },
   );
   const usage: Usage = { since, total: 0, distinctUsers: 0, byType: [], byUser: [], byDay: [] };
   for (const row of rows) {
