@@ -74,14 +74,16 @@ export async function generateLog(sql: postgres.Sql, events: number, log: (line:
     await sql.unsafe(index.constraint ? `alter table ${index.table} drop constraint ${index.constraint}` : `drop index ${index.name}`);
   }
 
-  // Per event g: its time (evenly over the year, oldest first), type, user, and how many parameters.
+  // 1 to n, evenly and independently of the other picks of event g (PostgreSQL's own integer hash, salted).
+  const pick = (salt: number, n: number) => sql`(1 + (hashint8(g + ${salt * 1_000_000_000_000}::bigint) & 2147483647) % ${n})`;
+  // Per event g: its time (evenly over the year, oldest first) and type.
   const perEvent = sql`
     ${end.toISOString()}::timestamptz - make_interval(secs => (${events} - g)::float8 * ${(365 * DAY_MS) / 1000}::float8 / ${events}) as at,
-    case when g % 200 = 17 then ${types.length} else 1 + (g * 2654435761) % ${TYPES.length} end as t`;
+    case when g % 200 = 17 then ${types.length} else ${pick(1, TYPES.length)} end as t`;
   await timed('events', () => sql`
     with types as (select array_agg(id order by array_position(${types}::text[], name)) as ids from event_types where name = any(${types}))
     insert into events (id, occurred_at, recorded_at, event_type_id, user_id, description, source, duration_ms, is_error, error_message, error_fingerprint)
-    select g, x.at, x.at, types.ids[x.t], md5('user' || (1 + (g * 7) % ${USERS}))::uuid, 'Generated event ' || g,
+    select g, x.at, x.at, types.ids[x.t], md5('user' || ${pick(2, USERS)})::uuid, 'Generated event ' || g,
            (array['UI', 'API', 'CLIENT', 'SERVER'])[1 + g % 4], (g % 997)::float8, x.t = ${types.length},
            case when x.t = ${types.length} then 'failure ' || (g % 40) end, case when x.t = ${types.length} then 'fp-' || (g % 40) end
     from types, generate_series(1, ${events}::bigint) g, lateral (select ${perEvent}) x`);
@@ -98,8 +100,8 @@ export async function generateLog(sql: postgres.Sql, events: number, log: (line:
                   when 4 then (array['ok', 'ok', 'ok', 'failed', 'cancelled'])[1 + g % 5] else (g % 9973)::text end,
            case s when 1 then md5('dataset/ds-' || d)::uuid when 3 then md5('query/q-' || q)::uuid end
     from params, generate_series(1, ${events}::bigint) g,
-         lateral (select ${perEvent}, 1 + (g * 7919) % ${datasets} as d, 1 + (g * 104729 / 7) % ${QUERIES} as q) x,
-         generate_series(1, 2 + ((g * 40503) >> 3) % 4) s`);
+         lateral (select ${perEvent}, ${pick(3, datasets)} as d, ${pick(4, QUERIES)} as q) x,
+         generate_series(1, 1 + ${pick(5, 4)}) s`);
   log(`parameter values in ${seconds.values.toFixed(0)} s`);
 
   await timed('indexes', async () => {
