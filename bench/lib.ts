@@ -29,12 +29,15 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The server as `npm start` runs it (tsx src/main.ts), on its own port, logging only warnings. */
-export async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchServer> {
+/**
+ * The server as `npm start` runs it (tsx src/main.ts), on its own port, logging only warnings unless
+ * `env` says otherwise; `quiet` discards its standard output (the log lines, when LOG_LEVEL is info).
+ */
+export async function startServer(databaseUrl: string, env: Record<string, string> = {}, { quiet = false } = {}): Promise<BenchServer> {
   const port = 4900 + Math.floor(Math.random() * 90);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn', AUDIT_BOOTSTRAP_ADMIN_KEY: BENCH_KEY, WRITE_RATE_LIMIT: '0', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}/graphql`;
   for (let i = 0; i < 600; i++) {

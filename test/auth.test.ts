@@ -91,6 +91,54 @@ describe('API keys', () => {
   });
 });
 
+describe('API keys are cached per instance, and revocation and expiry still apply at once', () => {
+  let second: TestServer;
+  beforeAll(async () => {
+    second = await server.startSecondInstance();
+  });
+  afterAll(() => second?.stop());
+
+  it('a key created on one instance works on the other at once; revoked on one, it is refused on the very next request on both', async () => {
+    const { key, apiKey } = await createKey({ name: 'cached', scopes: ['AUDIT_READ'] });
+    for (let i = 0; i < 3; i++) {
+      expect((await second.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+      expect((await server.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+    }
+    // Revoked through the second instance: refused on it at once, and on the first by its NOTIFY.
+    expect((await second.gql(REVOKE, { id: apiKey.id })).data.revokeApiKey.revokedAt).not.toBeNull();
+    const onSecond = await second.as(key).gql(WHO_CAN_READ);
+    const onFirst = await server.as(key).gql(WHO_CAN_READ);
+    expect(onSecond.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(onFirst.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(onFirst.errors?.[0]?.message).toContain('revoked');
+  });
+
+  it('a cached key is refused once it expires', async () => {
+    const expiresAt = new Date(Date.now() + 1_500);
+    const { key } = await createKey({ name: 'expires soon', scopes: ['AUDIT_READ'], expiresAt: expiresAt.toISOString() });
+    expect((await server.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+    expect((await second.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt.getTime() - Date.now()) + 10));
+    for (const instance of [server, second]) {
+      const res = await instance.as(key).gql(WHO_CAN_READ);
+      expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(res.errors?.[0]?.message).toContain('expired');
+    }
+  });
+
+  it('forgets every key when its LISTEN connection starts again (revocations may have been missed)', async () => {
+    const { key, apiKey } = await createKey({ name: 'missed revocation', scopes: ['AUDIT_READ'] });
+    expect((await server.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+    // Revoked behind the service's back, as if its NOTIFY had been lost: the cache still answers…
+    await server.rows(sql`update api_keys set revoked_at = now() where id = ${apiKey.id}`);
+    expect((await server.as(key).gql(WHO_CAN_READ)).errors).toBeUndefined();
+    // …until listening restarts, which is when notifications can have been lost.
+    await server.services.auth.stop();
+    await server.services.auth.start();
+    expect((await server.as(key).gql(WHO_CAN_READ)).errors?.[0]?.message).toContain('revoked');
+  });
+});
+
 describe('JWTs', () => {
   it('accepts an HMAC-signed JWT: sub is the user, scope the scopes, groups the groups', async () => {
     const token = await jwt({ sub: 'alice', scope: 'audit:read audit:write', groups: ['analysts'] });

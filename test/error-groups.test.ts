@@ -190,3 +190,45 @@ describe('rules and merges', () => {
     expect(groups.some((g: any) => g.fingerprint === fpB)).toBe(false);
   });
 });
+
+describe('errorGroupStatus on a page of events', () => {
+  it('reads each error’s group status with the page: open, resolved, ignored, merged, regressed; null for non-errors', async () => {
+    const trace = (name: string) => `Error: ${name}\n    at run (https://app.example.com/${name}.js:1:1)`;
+    const error = (name: string) => ({ type: 'error', user: 'gina', message: name, stackTrace: trace(name), parameters: { job: { type: 'job', id: 'J9' } } });
+    const first = await server.gql(LOG_BATCH, { events: ['open', 'resolved', 'ignored', 'merged', 'recurring'].map(error) });
+    const fp = Object.fromEntries(first.data.logBatch.results.map((r: any, i: number) => [['open', 'resolved', 'ignored', 'merged', 'recurring'][i], r.event.fingerprint]));
+    expect(new Set(Object.values(fp)).size).toBe(5);
+    await server.gql(SET_STATUS, { fp: fp.resolved, status: 'RESOLVED' });
+    await server.gql(SET_STATUS, { fp: fp.ignored, status: 'IGNORED' });
+    await server.gql(SET_STATUS, { fp: fp.recurring, status: 'RESOLVED' });
+    const merged = await server.gql(`mutation($s: String!, $t: String!) { mergeErrorGroups(source: $s, target: $t) { fingerprint } }`, { s: fp.merged, t: fp.resolved });
+    expect(merged.errors).toBeUndefined();
+    const again = await server.gql(LOG_BATCH, { events: [error('recurring'), { type: 'log', user: 'gina', message: 'not an error', parameters: { job: { type: 'job', id: 'J9' } } }] });
+    expect(again.data.logBatch.results.map((r: any) => r.event.errorGroupStatus)).toEqual(['REGRESSED', null]);
+
+    const expected = [
+      { message: 'not an error', errorGroupStatus: null },
+      { message: 'recurring', errorGroupStatus: 'REGRESSED' },
+      { message: 'recurring', errorGroupStatus: 'REGRESSED' },
+      { message: 'merged', errorGroupStatus: 'RESOLVED' },
+      { message: 'ignored', errorGroupStatus: 'IGNORED' },
+      { message: 'resolved', errorGroupStatus: 'RESOLVED' },
+      { message: 'open', errorGroupStatus: 'OPEN' },
+    ];
+    const page = await server.gql(`query($f: EventFilter) { events(filter: $f, first: 50) { nodes { message errorGroupStatus } } }`, { f: { user: 'gina' } });
+    expect(page.data.events.nodes).toEqual(expected);
+    // The same through an entity's activity and a single event.
+    const activity = await server.gql(`{ entity(type: "job", id: "J9") { activity(first: 50) { nodes { message errorGroupStatus } } } }`);
+    expect(activity.data.entity.activity.nodes).toEqual(expected);
+    const one = await server.gql(`query($id: ID!) { event(id: $id) { errorGroupStatus } }`, { id: first.data.logBatch.results[3].event.id });
+    expect(one.data.event.errorGroupStatus).toBe('RESOLVED');
+    // And they agree with errorGroups.
+    const groups = (await server.gql(GROUPS, { filter: { user: 'gina' } })).data.errorGroups.nodes;
+    expect(Object.fromEntries(groups.map((g: any) => [g.fingerprint, g.status]))).toEqual({
+      [fp.open]: 'OPEN',
+      [fp.resolved]: 'RESOLVED',
+      [fp.ignored]: 'IGNORED',
+      [fp.recurring]: 'REGRESSED',
+    });
+  });
+});

@@ -177,3 +177,90 @@ describe('entity activity and usage', () => {
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('entity activity across monthly partitions', () => {
+  const ACTIVITY = `query($id: ID!, $first: Int, $after: String) { entity(type: "report", id: $id) {
+    activity(days: 3660, first: $first, after: $after) { edges { cursor node { id occurredAt params } } pageInfo { hasNextPage endCursor } } } }`;
+  // The last three monthly boundaries before the current month (UTC): events on them, a millisecond
+  // either side, and spread over the months between.
+  const now = new Date();
+  const monthStart = (back: number) => Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - back, 1);
+  const logged: Logged[] = [];
+
+  beforeAll(async () => {
+    const times: number[] = [];
+    for (const back of [1, 2, 3]) {
+      const edge = monthStart(back);
+      times.push(edge, edge, edge - 1, edge + 1, edge - 1, edge + 86_400_000 * 3, edge - 86_400_000 * 5);
+    }
+    for (let i = 0; i < 40; i++) times.push(monthStart(4) + i * 2 * 86_400_000 + i);
+    const events = times.map((at, i) => ({
+      type: 'viewer-rendered',
+      user: `viewer${i % 3}`,
+      occurredAt: new Date(at).toISOString(),
+      // Every third event names the report twice (two parameters); every fifth names it in a list.
+      parameters: {
+        report: { type: 'report', id: 'R1' },
+        ...(i % 3 === 0 ? { source: { type: 'report', id: 'R1' } } : {}),
+        ...(i % 5 === 0 ? { also: [{ type: 'report', id: 'R2' }, { type: 'report', id: 'R1' }] } : {}),
+        n: i,
+      },
+    }));
+    // Events about another report in the same moments, which must not show.
+    const others = times.map((at) => ({ type: 'viewer-rendered', occurredAt: new Date(at).toISOString(), parameters: { report: { type: 'report', id: 'R3' } } }));
+    const res = await server.gql(LOG_BATCH, { events: [...events, ...others] });
+    expect(res.errors).toBeUndefined();
+    res.data.logBatch.results.slice(0, events.length).forEach((r: { event: { id: string; occurredAt: string } }, i: number) =>
+      logged.push({ id: r.event.id, at: Date.parse(r.event.occurredAt), user: events[i]!.user, onEntity: true }),
+    );
+    const partitions = await server.services.partitions.months();
+    for (const back of [1, 2, 3, 4]) expect(partitions).toContain(new Date(monthStart(back)).toISOString().slice(0, 7));
+  });
+
+  it('pages through every event, newest first, once each, across month boundaries', async () => {
+    const expected = [...logged].sort(newestFirst).map((e) => e.id);
+    for (const first of [1, 7, 50]) {
+      const ids: string[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 200; pages++) {
+        const res: GraphQLResponse = await server.gql(ACTIVITY, { id: 'R1', first, after });
+        expect(res.errors).toBeUndefined();
+        const { edges, pageInfo } = res.data.entity.activity;
+        expect(edges.length).toBeLessThanOrEqual(first);
+        ids.push(...edges.map((e: { node: { id: string } }) => e.node.id));
+        if (!pageInfo.hasNextPage) break;
+        after = pageInfo.endCursor;
+      }
+      expect(ids.length).toBe(expected.length);
+      expect(ids).toEqual(expected);
+    }
+  });
+
+  it('gives each event its parameters, entity references included', async () => {
+    const res = await server.gql(ACTIVITY, { id: 'R1', first: 500 });
+    const nodes = res.data.entity.activity.edges.map((e: { node: { params: Record<string, unknown> } }) => e.node.params);
+    expect(nodes.length).toBe(logged.length);
+    const byN = new Map(nodes.map((p: Record<string, unknown>) => [Number(p.n), p]));
+    expect(byN.get(15)).toEqual({
+      report: { type: 'report', id: 'R1', name: null },
+      source: { type: 'report', id: 'R1', name: null },
+      also: [{ type: 'report', id: 'R2', name: null }, { type: 'report', id: 'R1', name: null }],
+      n: '15',
+    });
+    expect(byN.get(1)).toEqual({ report: { type: 'report', id: 'R1', name: null }, n: '1' });
+  });
+
+  it('a time range across a boundary reads both months, in order', async () => {
+    const edge = monthStart(2);
+    const since = new Date(edge - 86_400_000 * 6).toISOString();
+    const until = new Date(edge + 86_400_000 * 4).toISOString();
+    const expected = logged.filter((e) => e.at >= Date.parse(since) && e.at < Date.parse(until)).sort(newestFirst).map((e) => e.id);
+    expect(expected.length).toBeGreaterThanOrEqual(7); // the ones planted around the boundary, and some of the spread
+    const res = await server.gql(EVENTS, { filter: { entity: { type: 'report', id: 'R1' }, since, until }, first: 100 });
+    expect(res.data.events.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(expected);
+    const byUser = await server.gql(EVENTS, { filter: { user: 'viewer1', types: ['viewer-rendered'], since, until }, first: 100 });
+    expect(byUser.data.events.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(
+      logged.filter((e) => e.user === 'viewer1' && e.at >= Date.parse(since) && e.at < Date.parse(until)).sort(newestFirst).map((e) => e.id),
+    );
+  });
+});

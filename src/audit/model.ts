@@ -66,7 +66,10 @@ export interface AuditEvent {
   stackTrace: string | null;
   fingerprint: string | null;
   parameters: EventParameterView[];
-  /** Set on errors as they are stored: their group's status then (REGRESSED when this one reopened it). */
+  /**
+   * Errors only: their group's status — as they were stored (REGRESSED when this one reopened it), or
+   * as it is when they are read back (history/events.ts, following merges).
+   */
   errorGroupStatus?: string;
 }
 

@@ -82,9 +82,13 @@ export async function countApiKeys(db: Db): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+async function readKey(db: Db, hash: string): Promise<ApiKeyView | null> {
+  const [row] = await db.select(view).from(apiKeys).where(eq(apiKeys.hash, hash)).limit(1);
+  return row ?? null;
+}
+
 /** The caller a key stands for; UNAUTHENTICATED for a key that is unknown, revoked or expired. */
-export async function authenticateKey(db: Db, key: string, now = new Date()): Promise<AuthContext> {
-  const [row] = await db.select(view).from(apiKeys).where(eq(apiKeys.hash, hashKey(key))).limit(1);
+function callerOf(row: ApiKeyView | null, now: Date): AuthContext {
   if (!row) throw new AuditError('UNAUTHENTICATED', 'This API key is not known.');
   if (row.revokedAt) throw new AuditError('UNAUTHENTICATED', `API key "${row.name}" was revoked.`);
   if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) throw new AuditError('UNAUTHENTICATED', `API key "${row.name}" has expired.`);
@@ -98,4 +102,49 @@ export async function authenticateKey(db: Db, key: string, now = new Date()): Pr
     label: row.name,
     expiresAt: row.expiresAt,
   };
+}
+
+/**
+ * Authenticates API keys without a database round trip per request: known keys are kept by hash (never
+ * unknown ones: a key created on another instance must work at once). Expiry is checked on every
+ * use. A revocation must take effect at once: the revoking instance forgets the key before it
+ * answers, every other instance when the revocation's NOTIFY arrives, and all keys are forgotten
+ * whenever notifications may have been missed (the LISTEN connection came back). A read that was
+ * under way while a key was forgotten is not kept, since it may predate the revocation. Entries
+ * are re-read after `maxAgeMs` anyway, which bounds a change made to api_keys by hand.
+ */
+export class ApiKeyCache {
+  private readonly byHash = new Map<string, { row: ApiKeyView; readAt: number }>();
+  /** Bumped by every forget/clear: a read that started before one is used once, not kept. */
+  private generation = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxAgeMs = 60_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async authenticate(key: string, now = new Date()): Promise<AuthContext> {
+    const hash = hashKey(key);
+    const cached = this.byHash.get(hash);
+    if (cached && now.getTime() - cached.readAt < this.maxAgeMs) return callerOf(cached.row, now);
+    const generation = this.generation;
+    const row = await readKey(this.db, hash);
+    if (row && generation === this.generation) {
+      if (this.byHash.size >= this.maxEntries) this.byHash.clear();
+      this.byHash.set(hash, { row, readAt: now.getTime() });
+    }
+    return callerOf(row, now);
+  }
+
+  /** Forgets the key of a credential id (`key:<id>`); other credentials are not cached here. */
+  forget(credentialId: string): void {
+    this.generation++;
+    for (const [hash, { row }] of this.byHash) if (`key:${row.id}` === credentialId) this.byHash.delete(hash);
+  }
+
+  clear(): void {
+    this.generation++;
+    this.byHash.clear();
+  }
 }

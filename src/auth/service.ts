@@ -4,7 +4,7 @@ import type { Ingestor } from '../audit/ingest.js';
 import type { LogInput } from '../audit/model.js';
 import { AuditError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { authenticateKey, createApiKey, listApiKeys, revokeApiKey, type ApiKeyView, type NewApiKey } from './api-keys.js';
+import { ApiKeyCache, createApiKey, listApiKeys, revokeApiKey, type ApiKeyView, type NewApiKey } from './api-keys.js';
 import { ANONYMOUS, bearerToken, looksLikeJwt, type AuthContext } from './credentials.js';
 import { jwtVerifier, type JwtConfig, type JwtVerifier } from './jwt.js';
 import { ViewerTokens } from './viewer-tokens.js';
@@ -45,6 +45,7 @@ function runAt(at: Date, action: () => void): () => void {
 export class AuthService {
   private readonly verifyJwt: JwtVerifier | null;
   private readonly viewerTokens: ViewerTokens;
+  private readonly keys: ApiKeyCache;
   private readonly sockets = new Map<string, Set<ClosableSocket>>();
   private stopListening: (() => Promise<void>) | null = null;
 
@@ -57,6 +58,7 @@ export class AuthService {
   ) {
     this.verifyJwt = jwtVerifier(jwt);
     this.viewerTokens = new ViewerTokens(viewerSecret);
+    this.keys = new ApiKeyCache(database.db);
   }
 
   get jwtConfigured(): boolean {
@@ -64,7 +66,15 @@ export class AuthService {
   }
 
   async start(): Promise<void> {
-    this.stopListening = await this.database.listen(REVOKED_CHANNEL, (credentialId) => this.closeSockets(credentialId));
+    this.stopListening = await this.database.listen(
+      REVOKED_CHANNEL,
+      (credentialId) => {
+        this.keys.forget(credentialId);
+        this.closeSockets(credentialId);
+      },
+      // Listening (re)started: revocations sent while it was down are lost, so no cached key is trusted.
+      () => this.keys.clear(),
+    );
   }
 
   async stop(): Promise<void> {
@@ -80,7 +90,7 @@ export class AuthService {
       if (!this.verifyJwt) throw new AuditError('UNAUTHENTICATED', 'This server accepts no JWTs (set AUDIT_JWT_SECRET or AUDIT_JWKS_URL).');
       return this.verifyJwt(token);
     }
-    return authenticateKey(this.database.db, token);
+    return this.keys.authenticate(token);
   }
 
   async createApiKey(input: NewApiKey, by: AuthContext): Promise<{ key: string; apiKey: ApiKeyView }> {
@@ -137,6 +147,7 @@ export class AuthService {
     const key = await revokeApiKey(this.database.db, id);
     this.record(by, 'api-key-revoked', `API key "${key.name}" revoked`, { apiKey: key.id });
     const credentialId = `key:${key.id}`;
+    this.keys.forget(credentialId);
     this.closeSockets(credentialId);
     await this.database.db.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${credentialId})`).catch((err: unknown) => {
       this.logger.warn({ err }, 'could not tell other instances about a revoked key');

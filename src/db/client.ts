@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -19,8 +19,12 @@ export interface Database {
   mode: 'postgres' | 'embedded';
   /** Embedded mode only: the folder it was opened on (`memory://…` when in memory). */
   dataDir?: string;
-  /** Subscribes to a NOTIFY channel; resolves once listening, to a function that stops it. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel; resolves once listening, to a function that stops it.
+   * `onListening` runs each time listening starts, again after a lost connection came back
+   * (notifications sent in between are lost).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onListening?: () => void): Promise<() => Promise<void>>;
   /** Runs `work` while holding a cluster-wide advisory lock, so instances take turns. */
   exclusive<T>(lockKey: number, work: () => Promise<T>): Promise<T>;
   /** Embedded mode only: the data folder as a tarball (a template for tests and backups). */
@@ -60,8 +64,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   return {
     db,
     mode: 'postgres',
-    async listen(channel, onPayload) {
-      const { unlisten } = await client.listen(channel, onPayload);
+    async listen(channel, onPayload, onListening) {
+      const { unlisten } = await client.listen(channel, onPayload, onListening);
       return unlisten;
     },
     async exclusive(lockKey, work) {
@@ -88,8 +92,10 @@ async function openEmbedded(options: OpenOptions): Promise<Database> {
     db,
     mode: 'embedded',
     dataDir: options.dataDir,
-    async listen(channel, onPayload) {
-      return client.listen(channel, onPayload);
+    async listen(channel, onPayload, onListening) {
+      const unlisten = await client.listen(channel, onPayload);
+      onListening?.(); // one process owns the embedded database: its notifications are never lost
+      return unlisten;
     },
     // One process owns an embedded database, so there is no one to take turns with.
     exclusive: (_lockKey, work) => work(),
@@ -109,8 +115,34 @@ export async function runMigrations(database: Database): Promise<void> {
   );
 }
 
-/** The rows of a raw query, whichever driver ran it (postgres.js gives an array, PGlite `{ rows }`). */
-export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown;
+const dialect = new PgDialect();
+
+/**
+ * Distinct statement texts run as prepared statements, per process. Each is prepared on each pool
+ * connection that runs it and stays there, so the number is capped; past the cap, statements run
+ * unprepared as before.
+ */
+const preparedTexts = new Set<string>();
+const MAX_PREPARED_TEXTS = 200;
+
+/**
+ * The rows of a raw query, whichever driver ran it (postgres.js gives an array, PGlite `{ rows }`).
+ *
+ * `prepared`: on PostgreSQL, run it as a named prepared statement: parsed once per connection, one
+ * round trip instead of two (an unnamed statement with parameters is described first), and, once
+ * PostgreSQL settles on a generic plan, not planned again — planning a query over a dozen monthly
+ * partitions costs milliseconds. For hot reads whose text does not vary with their input (pass
+ * lists as one array parameter, not as `in (${list})`). PGlite runs it as any other query.
+ */
+export async function queryRows<T>(db: Db, query: SQL, options: { prepared?: boolean } = {}): Promise<T[]> {
+  let result: unknown;
+  if (options.prepared) {
+    const built = dialect.sqlToQuery(query);
+    const named = preparedTexts.has(built.sql) || (preparedTexts.size < MAX_PREPARED_TEXTS && Boolean(preparedTexts.add(built.sql)));
+    // A name makes Drizzle's postgres.js session prepare the statement (the name itself is not used).
+    result = await db._.session.prepareQuery(built, undefined, named ? 'prepared' : undefined, false).execute();
+  } else {
+    result = await db.execute(query);
+  }
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -162,19 +162,6 @@ export async function precedingActions(db: Db, group: ErrorGroupView, options: P
   return rows.map((row) => ({ type: row.type, count: num(row.count), share: num(row.count) / Math.max(1, num(row.total)) }));
 }
 
-/** The status of each fingerprint's group (OPEN when never set), following merges. */
-export async function errorGroupStatuses(db: Db, fingerprints: string[]): Promise<Map<string, ErrorGroupStatus>> {
-  if (fingerprints.length === 0) return new Map();
-  const rows = await queryRows<{ fp: string; status: ErrorGroupStatus }>(
-    db,
-    sql`select f.fp, coalesce(c.status, 'OPEN') as status
-        from json_array_elements_text(${JSON.stringify([...new Set(fingerprints)])}::json) as f(fp)
-        left join error_groups g on g.fingerprint = f.fp
-        left join error_groups c on c.fingerprint = coalesce(g.merged_into, f.fp)`,
-  );
-  return new Map(rows.map((row) => [row.fp, row.status]));
-}
-
 async function canonical(db: Db, fingerprint: string): Promise<string> {
   const [row] = await queryRows<{ merged_into: string | null; seen: boolean }>(
     db,

@@ -48,7 +48,7 @@ export async function functionUsage(db: Db, name: string | null | undefined, fil
   const rows = await queryRows<{ id: string; fn: string | null }>(
     db,
     sql`select events.id::text as id, ${functionName} as fn from events where ${whereOf(filter, ...conditions)}
-        order by events.occurred_at desc, events.id desc limit ${page.first + 1}`,
+        order by events.occurred_at desc nulls last, events.id desc nulls last limit ${page.first + 1}`,
   );
   const events = await loadEventsByIds(db, rows.map((row) => row.id));
   const directions = await parameterDirections(db, [...new Set([...events.values()].map((e) => e.type))]);

@@ -115,7 +115,7 @@ export async function modifications(db: Db, entity: EntityView, page: PageArgs):
     sql`select distinct v.event_id::text as id, v.occurred_at, v.event_id from event_parameter_values v
         join event_parameters p on p.id = v.parameter_id join event_types t on t.id = p.event_type_id
         where v.entity_id = ${entity.id} and ${modifying} ${after}
-        order by v.occurred_at desc, v.event_id desc limit ${page.first + 1}`,
+        order by v.occurred_at desc nulls last, v.event_id desc nulls last limit ${page.first + 1}`,
   );
   const events = await loadEventsByIds(db, rows.map((row) => row.id));
   const nodes = rows.slice(0, page.first).map((row) => events.get(row.id)!);

@@ -1,9 +1,10 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import type { AuditEvent } from '../audit/model.js';
 import { users, usersSessions } from '../db/schema.js';
 import { AuditError } from '../errors.js';
 import { isUuid } from '../audit/validate.js';
-import { decodeCursor, encodeCursor, type Connection, type PageArgs } from './events.js';
+import { decodeCursor, encodeCursor, findEvents, sinceDaysAgo, type Connection, type PageArgs } from './events.js';
 
 export type UserView = Pick<typeof users.$inferSelect, 'id' | 'login' | 'displayName' | 'roles' | 'disabled' | 'createdAt'>;
 export type SessionView = typeof usersSessions.$inferSelect;
@@ -15,6 +16,11 @@ export async function findUser(db: Db, login: string): Promise<UserView | null> 
     .where(eq(users.login, login))
     .limit(1);
   return row ?? null;
+}
+
+/** The user's events in the last `days` days (1 to 3660), newest first. */
+export function userActivity(db: Db, login: string, days: number, page: PageArgs): Promise<Connection<AuditEvent>> {
+  return findEvents(db, { user: login, since: sinceDaysAgo(days) }, page);
 }
 
 /** A user's sessions, newest first. */

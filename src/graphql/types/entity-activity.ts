@@ -1,7 +1,7 @@
-import { findEvents } from '../../history/events.js';
+import { entityActivity } from '../../history/entities.js';
 import { builder } from '../builder.js';
 import { pageArgs } from './connection.js';
-import { Entity, sinceDaysAgo } from './entity.js';
+import { Entity } from './entity.js';
 import { Event, EventConnection, liveEvents, liveItem, page } from './event.js';
 
 builder.objectField(Entity, 'activity', (t) =>
@@ -9,8 +9,7 @@ builder.objectField(Entity, 'activity', (t) =>
     type: EventConnection,
     description: 'Events about this entity in the last `days` days, newest first.',
     args: { days: t.arg.int({ defaultValue: 7 }), ...pageArgs(t.arg) },
-    resolve: (entity, args, ctx) =>
-      findEvents(ctx.services.db, { entity: { type: entity.type, id: entity.externalId }, since: sinceDaysAgo(args.days ?? 7) }, page(ctx, args)),
+    resolve: (entity, args, ctx) => entityActivity(ctx.services.db, entity, args.days ?? 7, page(ctx, args)),
   }),
 );
 

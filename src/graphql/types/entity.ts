@@ -1,6 +1,5 @@
 import type { EntityView } from '../../audit/model.js';
 import { entityUsage, findEntity, type CountBy, type Usage as UsageView } from '../../history/entities.js';
-import { AuditError } from '../../errors.js';
 import { builder } from '../builder.js';
 
 export const Entity = builder.objectRef<EntityView>('Entity').implement({
@@ -36,19 +35,11 @@ export const Usage = builder.objectRef<UsageView>('Usage').implement({
   }),
 });
 
-/** `days` back from now, checked: a window must be 1 to 3660 days. */
-export function sinceDaysAgo(days: number): Date {
-  if (!Number.isInteger(days) || days < 1 || days > 3660) {
-    throw new AuditError('BAD_USER_INPUT', `days must be a whole number from 1 to 3660; it was ${days}`, { field: 'days' });
-  }
-  return new Date(Date.now() - days * 86_400_000);
-}
-
 builder.objectField(Entity, 'usage', (t) =>
   t.field({
     type: Usage,
     args: { days: t.arg.int({ defaultValue: 7 }) },
-    resolve: (entity, args, ctx) => entityUsage(ctx.services.db, entity.id, sinceDaysAgo(args.days ?? 7)),
+    resolve: (entity, args, ctx) => entityUsage(ctx.services.db, entity.id, args.days ?? 7),
   }),
 );
 

@@ -1,7 +1,6 @@
 import {
   ERROR_GROUP_STATUSES,
   errorGroupDays,
-  errorGroupStatuses,
   findErrorGroups,
   mergeErrorGroups,
   precedingActions,
@@ -87,11 +86,8 @@ builder.objectField(Event, 'errorGroupStatus', (t) =>
     type: ErrorGroupStatus,
     nullable: true,
     description: 'For an error: its group’s status. In the live feeds, the status as the event was stored (REGRESSED when it reopened a resolved group).',
-    resolve: async (e, _args, ctx) => {
-      if (!e.fingerprint) return null;
-      if (e.errorGroupStatus) return e.errorGroupStatus as ErrorGroupView['status'];
-      return (await errorGroupStatuses(ctx.services.db, [e.fingerprint])).get(e.fingerprint) ?? 'OPEN';
-    },
+    // Read with the event itself (history/events.ts), or set as it was stored: no query per event.
+    resolve: (e) => (e.fingerprint ? ((e.errorGroupStatus ?? 'OPEN') as ErrorGroupView['status']) : null),
   }),
 );
 

@@ -1,8 +1,6 @@
-import { findEvents } from '../../history/events.js';
-import { findUser, userSessions, type SessionView, type UserView } from '../../history/users.js';
+import { findUser, userActivity, userSessions, type SessionView, type UserView } from '../../history/users.js';
 import { builder } from '../builder.js';
 import { connectionOf, pageArgs } from './connection.js';
-import { sinceDaysAgo } from './entity.js';
 import { EventConnection, EventSource, page } from './event.js';
 
 const SessionProcess = builder.enumType('SessionProcess', { values: ['CLIENT', 'SERVER'] as const });
@@ -33,8 +31,7 @@ export const User = builder.objectRef<UserView>('User').implement({
       type: EventConnection,
       description: 'The user’s events in the last `days` days, newest first.',
       args: { days: t.arg.int({ defaultValue: 7 }), ...pageArgs(t.arg) },
-      resolve: (user, args, ctx) =>
-        findEvents(ctx.services.db, { user: user.login, since: sinceDaysAgo(args.days ?? 7) }, page(ctx, args)),
+      resolve: (user, args, ctx) => userActivity(ctx.services.db, user.login, args.days ?? 7, page(ctx, args)),
     }),
     sessions: t.field({
       type: SessionConnection,
