@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { AuditError } from '../errors.js';
 import type { AuditEvent } from '../audit/model.js';
-import { loadEventsByIds } from './events.js';
+import { errorGroupStatuses, loadEventsByIds } from './events.js';
 
 import type { FeedPosition } from '../audit/model.js';
 
@@ -68,21 +68,28 @@ export async function committedEventsAfter(
         order by events.tx_id, events.id limit ${limit}`,
   );
   const byId = await loadEventsByIds(db, rows.filter((row) => !known?.has(row.id)).map((row) => row.id));
+  const knownErrors = rows.flatMap((row) => known?.get(row.id)?.fingerprint ?? []);
+  const statuses = await errorGroupStatuses(db, knownErrors);
   const events = rows.map((row) => {
     const stored = known?.get(row.id);
-    return stored ? asRead(stored) : byId.get(row.id)!;
+    return stored ? asRead(stored, statuses) : byId.get(row.id)!;
   });
   return { events, last: events.at(-1)?.position ?? after };
 }
 
 /**
  * An event as it was stored, shaped as loading it gives it, so that every instance publishes the
- * same: parameters by name then position (the order they are read in), and no errorGroupStatus
- * (which only the storing instance knows; a reader looks the status up).
+ * same: parameters by name then position (the order they are read in), and an error's group
+ * status as read now (`statuses`), like the instances that load the event.
  */
-function asRead(stored: AuditEvent): AuditEvent {
-  const { errorGroupStatus: _status, ...event } = stored;
-  return { ...event, parameters: [...stored.parameters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+function asRead(stored: AuditEvent, statuses: Map<string, string>): AuditEvent {
+  const { errorGroupStatus: _asStored, ...event } = stored;
+  const status = stored.fingerprint ? statuses.get(stored.fingerprint) : undefined;
+  return {
+    ...event,
+    parameters: [...stored.parameters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ...(status ? { errorGroupStatus: status } : {}),
+  };
 }
 
 /** The newest position readable now (everything at or before it has committed), or null for an empty log. */
