@@ -37,6 +37,10 @@ describe('log', () => {
     expect(event.params).toEqual({ dashboard: { type: 'project', id: 'p-1', name: 'Sales' }, rows: '120', tags: '["a","b"]', note: null });
     const stored = await server.gql(`query($id: ID!) { event(id: $id) { id type user message params } }`, { id: event.id });
     expect(stored.data.event).toEqual({ id: event.id, type: 'log', user: 'alice', message: 'Opened the sales dashboard', params: event.params });
+    // The answer lists parameters in the order every read gives them: by name.
+    expect(event.parameters.map((p: { name: string }) => p.name)).toEqual(['dashboard', 'note', 'rows', 'tags']);
+    const read = await server.gql(`query($id: ID!) { event(id: $id) { parameters { name value } } }`, { id: event.id });
+    expect(read.data.event.parameters.map((p: { name: string }) => p.name)).toEqual(['dashboard', 'note', 'rows', 'tags']);
     const [entity] = await server.rows<{ name: string }>(sql`select name from entities where type = 'project' and external_id = 'p-1'`);
     expect(entity?.name).toBe('Sales');
   });

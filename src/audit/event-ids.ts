@@ -25,7 +25,9 @@ export class EventIds {
   }
 
   private async refill(count: number): Promise<void> {
-    const rows = await queryRows<{ id: string }>(this.db, sql`select nextval('events_id_seq')::text as id from generate_series(1, ${count}::int)`);
+    const rows = await queryRows<{ id: string }>(this.db, sql`select nextval('events_id_seq')::text as id from generate_series(1, ${count}::int)`, {
+      prepared: true,
+    });
     for (const row of rows) this.pool.push(row.id);
   }
 }

@@ -244,6 +244,7 @@ export class Ingestor {
                     select * from ${unnestRows('r', VALUE_COLUMNS, valueRows)})`
                 : sql``}
               select pg_current_xact_id()::text as tx_id`,
+          { prepared: true },
         );
         for (const event of stored) event.position.txId = written!.tx_id;
       }
@@ -453,6 +454,7 @@ export class Ingestor {
             select * from ${unnestRows('r', { key: 'text', event_id: 'bigint', occurred_at: 'timestamptz' }, claims)}
             on conflict (key) do nothing returning 1)
           select count(*)::int as count from claimed`,
+      { prepared: true },
     );
     if (claimed!.count === claims.length) return duplicates;
     // Some keys were taken before: by an earlier request, or by a transaction that committed meanwhile.

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey, hash } from 'node:crypto';
 import { asc, sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.js';
 import { unnestRows } from '../db/unnest.js';
@@ -11,7 +11,8 @@ import { publicKeyInfo, type PublicKeyInfo } from './signing-key.js';
 /** The chain head before the first batch. */
 export const GENESIS = '0'.repeat(64);
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+// One-shot: half the cost of createHash().update().digest() for an event's few hundred bytes.
+const sha256 = (text: string) => hash('sha256', text, 'hex');
 
 /**
  * The content an event's hash covers, in a fixed order. Entities count by their own id (a rename
@@ -56,7 +57,9 @@ export async function sealBatch(tx: Db, events: AuditEvent[]): Promise<void> {
     return { event_id: event.id, occurred_at: event.occurredAt.toISOString(), position, hash: previous };
   });
   const digest = previous;
-  await tx.execute(sql`
+  await queryRows(
+    tx,
+    sql`
     with prev as (select seq, head from chain_head where id = 1 for update),
     up as (
       update chain_head c set seq = prev.seq + 1,
@@ -69,7 +72,9 @@ export async function sealBatch(tx: Db, events: AuditEvent[]): Promise<void> {
     insert into event_hashes (event_id, occurred_at, batch_seq, position, hash)
     select r.event_id, r.occurred_at, batch.seq, r.position, r.hash
     from ${unnestRows('r', { event_id: 'bigint', occurred_at: 'timestamptz', position: 'int', hash: 'text' }, rows)}
-    cross join batch`);
+    cross join batch`,
+    { prepared: true },
+  );
 }
 
 export interface BrokenLink {

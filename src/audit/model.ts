@@ -94,3 +94,11 @@ export interface RecordingCandidate {
 export interface RecordingDecider {
   decide(events: RecordingCandidate[]): { leftOut: Array<LeftOutReason | null>; commit(): void };
 }
+
+/**
+ * The order of an event's parameters wherever it appears: by name (code point order, whatever the
+ * database's collation), then position in a list. Events are prepared in it (validate.ts), so the
+ * answer to `log`, the live feeds and a read of the stored event agree.
+ */
+export const byNameThenPosition = (a: { name: string; position: number }, b: { name: string; position: number }) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : a.position - b.position;

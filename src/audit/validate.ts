@@ -2,7 +2,7 @@ import type { Limits } from '../env.js';
 import { AuditError } from '../errors.js';
 import { checkTypeName } from './event-types.js';
 import { redactEvent } from './redact.js';
-import type { EntityRef, EventSource, LogInput } from './model.js';
+import { byNameThenPosition, type EntityRef, type EventSource, type LogInput } from './model.js';
 
 /** One parameter value ready to store: a plain value or one entity of a (list of) reference(s). */
 export interface PreparedParameter {
@@ -128,7 +128,7 @@ export function prepareEvent(input: LogInput, index: number, limits: Limits, now
   }
   const sessionId = input.sessionId ?? null;
   if (sessionId !== null && !isUuid(sessionId)) fail('BAD_USER_INPUT', where, 'sessionId', 'is not a session id (a UUID)');
-  return redactEvent({
+  const event = redactEvent({
     index,
     type,
     description: text(input.message, limits.MAX_MESSAGE_LENGTH, where, 'message'),
@@ -142,4 +142,6 @@ export function prepareEvent(input: LogInput, index: number, limits: Limits, now
     stackTrace: text(input.stackTrace, limits.MAX_STACK_TRACE_LENGTH, where, 'stackTrace') ?? stackFromParameters,
     idempotencyKey: name(input.idempotencyKey, where, 'idempotencyKey'),
   }, limits.REDACT_PARAMETER_NAMES);
+  event.parameters.sort(byNameThenPosition);
+  return event;
 }

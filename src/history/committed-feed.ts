@@ -66,6 +66,7 @@ export async function committedEventsAfter(
         where tx_id < ${COMMIT_HORIZON}
         ${after ? sql`and (tx_id, id) > (${after.txId}::xid8, ${after.id}::bigint)` : sql``}
         order by events.tx_id, events.id limit ${limit}`,
+    { prepared: true },
   );
   const byId = await loadEventsByIds(db, rows.filter((row) => !known?.has(row.id)).map((row) => row.id));
   const knownErrors = rows.flatMap((row) => known?.get(row.id)?.fingerprint ?? []);
@@ -79,15 +80,14 @@ export async function committedEventsAfter(
 
 /**
  * An event as it was stored, shaped as loading it gives it, so that every instance publishes the
- * same: parameters by name then position (the order they are read in), and an error's group
- * status as read now (`statuses`), like the instances that load the event.
+ * same: an error's group status as read now (`statuses`), like the instances that load the event.
+ * (Its parameters are already in the order they are read in: events are prepared in it.)
  */
 function asRead(stored: AuditEvent, statuses: Map<string, string>): AuditEvent {
   const { errorGroupStatus: _asStored, ...event } = stored;
   const status = stored.fingerprint ? statuses.get(stored.fingerprint) : undefined;
   return {
     ...event,
-    parameters: [...stored.parameters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     ...(status ? { errorGroupStatus: status } : {}),
   };
 }

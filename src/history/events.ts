@@ -3,7 +3,7 @@ import { queryRows, type Db } from '../db/client.js';
 import { arrayLiteral } from '../db/unnest.js';
 import { events } from '../db/schema.js';
 import { AuditError } from '../errors.js';
-import type { AuditEvent, EventParameterView, EventSource } from '../audit/model.js';
+import { byNameThenPosition, type AuditEvent, type EventParameterView, type EventSource } from '../audit/model.js';
 
 /** The filter shared by the `events` query, the subscriptions and an entity's activity. */
 export interface EventFilter {
@@ -229,9 +229,6 @@ async function selectEvents(db: Db, where: SQL | undefined, limit: number, optio
   return rows.map((row) => toEvent(row, names));
 }
 
-/** By name (code point order, whatever the database's collation), then position in a list. */
-const byNameThenPosition = (a: { name: string; position: number }, b: { name: string; position: number }) =>
-  a.name < b.name ? -1 : a.name > b.name ? 1 : a.position - b.position;
 
 function toEvent(row: EventRow, names: Map<number, string>): AuditEvent {
   const parameters = parameterTuples(row)

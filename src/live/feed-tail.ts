@@ -31,6 +31,8 @@ export class FeedTail {
   private readonly pending = new Set<string>();
   /** Committed here and not published yet. */
   private readonly local = new Map<string, AuditEvent>();
+  /** Payloads of this instance's own notifications: their echo needs no read (the commit woke it). */
+  private readonly notified = new Set<string>();
   private retryDelay = 0;
   private retryingSince = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -53,6 +55,7 @@ export class FeedTail {
   async start(): Promise<void> {
     this.position = await currentFeedPosition(this.database.db);
     this.unlisten = await this.database.listen(EVENTS_CHANNEL, (payload) => {
+      if (this.notified.delete(payload)) return;
       if (/^\d+$/.test(payload)) this.pending.add(payload);
       this.wake();
     });
@@ -70,6 +73,8 @@ export class FeedTail {
       if (BigInt(event.id) > BigInt(last)) last = event.id;
     }
     this.wake();
+    if (this.notified.size >= LOCAL_LIMIT) this.notified.clear();
+    this.notified.add(last);
     // After commit and not awaited: the notification never holds up the request that stored the events.
     this.database.db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${last})`).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'NOTIFY failed; other instances will find the events by polling');
