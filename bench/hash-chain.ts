@@ -1,9 +1,8 @@
 // What the hash chain costs: ingest N events in batches with and without sealing.
 // npx tsx bench/hash-chain.ts [events] [batchSize]   (an in-memory embedded database; with DATABASE_URL,
 // point it at a scratch database: the script migrates it and leaves its rows there)
-import { createHash } from 'node:crypto';
 import { Ingestor } from '../src/audit/ingest.js';
-import { canonicalEvent } from '../src/audit/integrity.js';
+import { eventHash } from '../src/audit/integrity.js';
 import { openDatabase, runMigrations } from '../src/db/client.js';
 import { loadEnv } from '../src/env.js';
 import { createLogger } from '../src/logger.js';
@@ -28,7 +27,7 @@ const events = (await services.ingestor.logBatch(batch(-1))).map((o) => o.event!
 started = performance.now();
 for (let r = 0; r < total / batchSize; r++) {
   let previous = '';
-  for (const event of events) previous = createHash('sha256').update(`${previous}\n${canonicalEvent(event)}`).digest('hex');
+  for (const event of events) previous = eventHash(previous, event);
 }
 const hashing = performance.now() - started;
 console.log(JSON.stringify({ mode: database.mode, events: total, batchSize, ingestMs: Math.round(withChain), eventsPerSecond: Math.round((total / withChain) * 1000), hashingMs: Math.round(hashing), hashingShare: `${((hashing / withChain) * 100).toFixed(1)}%` }));

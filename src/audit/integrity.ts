@@ -19,10 +19,12 @@ const sha256 = (text: string) => hash('sha256', text, 'hex');
  * of the entity is not a change to the event); parameters are sorted by name, then position.
  */
 export function canonicalEvent(event: AuditEvent): string {
-  const parameters = event.parameters
-    .map((p, i) => ({ p, i }))
-    .sort((a, b) => (a.p.name < b.p.name ? -1 : a.p.name > b.p.name ? 1 : a.i - b.i))
-    .map(({ p }) => [p.name, p.value, p.entity?.id ?? null]);
+  // Events come prepared and read back in this order already (byNameThenPosition); the stable sort
+  // is for any other caller, and is skipped when there is nothing to do.
+  const byName = event.parameters.every((p, i, all) => i === 0 || all[i - 1]!.name <= p.name)
+    ? event.parameters
+    : [...event.parameters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const parameters = byName.map((p) => [p.name, p.value, p.entity?.id ?? null]);
   return JSON.stringify([
     event.id,
     event.type,
