@@ -17,6 +17,7 @@ export class AuditError extends Error {
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'INVALID_EVENT_TYPE'
+  | 'RESERVED_EVENT_TYPE'
   | 'INVALID_PARAMETERS'
   | 'VALUE_TOO_LONG'
   | 'TIMESTAMP_IN_FUTURE'

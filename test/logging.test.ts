@@ -124,6 +124,8 @@ describe('bad input', () => {
     ['a NUL character in an entity id', LOG, { input: { parameters: { q: { type: 'query', id: 'x\u0000' } } } }, 'BAD_USER_INPUT'],
     ['a NUL character in a parameter name', LOG, { input: { parameters: { 'k\u0000': 1 } } }, 'BAD_USER_INPUT'],
     ['an unpaired surrogate in a batch', LOG_BATCH, { events: [{ message: 'fine' }, { message: 'half \ud83d of a pair' }] }, 'BAD_USER_INPUT'],
+    ['a type only the service records', LOG, { input: { type: 'access-denied', message: 'forged' } }, 'RESERVED_EVENT_TYPE'],
+    ['a reserved type in a batch', LOG_BATCH, { events: [{ message: 'fine' }, { type: 'retention-month-dropped' }] }, 'RESERVED_EVENT_TYPE'],
   ];
   it.each(cases)('rejects %s with a stable code and writes nothing', async (_name, query, variables, code) => {
     const before = await counts();
@@ -131,6 +133,21 @@ describe('bad input', () => {
     expect(res.data?.log ?? res.data?.logBatch ?? null).toBeNull();
     expect(res.errors?.[0]?.extensions?.code).toBe(code);
     expect(await counts()).toEqual(before);
+  });
+
+  it('names the reserved type and where it is, and still records the service’s own events of that type', async () => {
+    const res = await server.gql(LOG_BATCH, { events: [{ message: 'fine' }, { message: 'fine' }, { type: 'audit-log-viewed' }] });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'RESERVED_EVENT_TYPE', index: 2, field: 'events[2].type' });
+    // Refused administrative calls are recorded by the service as access-denied, a reserved type.
+    const before = await server.rows<{ n: number }>(sql`select count(*)::int as n from events e join event_types t on t.id = e.event_type_id where t.name = 'access-denied'`);
+    const refused = await server.gql(`{ apiKeys { id } }`, {}, { Authorization: '' });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 100; i++) {
+      const after = await server.rows<{ n: number }>(sql`select count(*)::int as n from events e join event_types t on t.id = e.event_type_id where t.name = 'access-denied'`);
+      if (after[0]!.n > before[0]!.n) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the refusal was not recorded as access-denied');
   });
 
   it('names the event and the field of a bad batch entry', async () => {

@@ -194,5 +194,11 @@ export const builtinEventTypes: readonly BuiltinEventType[] = [
   ...errorTypes,
 ];
 
+/**
+ * Types only the service records (its own reads, refusals, keys, retention and settings changes):
+ * a client that could log them could forge the service's own account of who did what.
+ */
+export const SERVICE_RECORDED_TYPES: ReadonlySet<string> = new Set([...byCategory.audit!, ...byCategory.settings!].map(([name]) => name));
+
 /** Category of event types created on first use. */
 export const CUSTOM_CATEGORY = 'custom';

@@ -2,7 +2,7 @@ import { inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { eventTypes } from '../db/schema.js';
 import { AuditError } from '../errors.js';
-import { builtinEventTypes, CUSTOM_CATEGORY } from './catalogue.js';
+import { builtinEventTypes, CUSTOM_CATEGORY, SERVICE_RECORDED_TYPES } from './catalogue.js';
 
 export type EventTypeRow = typeof eventTypes.$inferSelect;
 
@@ -17,6 +17,13 @@ export function checkTypeName(name: string, field = 'type', details: Record<stri
       `${field} "${name.slice(0, MAX_TYPE_NAME)}" is not a valid event type name: use lower-case letters and digits separated by "-", ".", "_" or ":" (at most ${MAX_TYPE_NAME} characters)`,
       { ...details, field },
     );
+  }
+}
+
+/** Refuses, for an event posted by a client, a type that only the service records. */
+export function checkClientType(name: string, field = 'type', details: Record<string, unknown> = {}): void {
+  if (SERVICE_RECORDED_TYPES.has(name)) {
+    throw new AuditError('RESERVED_EVENT_TYPE', `${field} "${name}" is recorded by the audit service itself; clients cannot log it`, { ...details, field });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { LogOutcome } from '../../audit/ingest.js';
+import { checkClientType } from '../../audit/event-types.js';
 import { LEFT_OUT_REASONS, type LogInput as LogInputShape } from '../../audit/model.js';
 import { builder } from '../builder.js';
 import { Event, EventSource } from './event.js';
@@ -25,7 +26,9 @@ export const LogInput = builder.inputType('LogInput', {
 
 type LogInputArg = typeof LogInput.$inferInput;
 
-function toLogInput(input: LogInputArg): LogInputShape {
+/** A posted event as the domain takes it; `index` names it in a batch. */
+function toLogInput(input: LogInputArg, index?: number): LogInputShape {
+  if (input.type) checkClientType(input.type, index === undefined ? 'type' : `events[${index}].type`, index === undefined ? {} : { index });
   return { ...input, sessionId: input.sessionId === null || input.sessionId === undefined ? null : String(input.sessionId) };
 }
 
@@ -76,6 +79,6 @@ builder.mutationFields((t) => ({
     description: 'Records several events in one transaction: all of them or, on any error, none.',
     authScopes: { write: true },
     args: { events: t.arg({ type: [LogInput], required: true }) },
-    resolve: async (_root, args, ctx) => ({ results: await ctx.services.ingestor.logBatch(args.events.map(toLogInput)) }),
+    resolve: async (_root, args, ctx) => ({ results: await ctx.services.ingestor.logBatch(args.events.map((input, i) => toLogInput(input, i))) }),
   }),
 }));
