@@ -93,6 +93,7 @@ describe.skipIf(!process.env.DATABASE_URL)('committed feed with a transaction st
     await other.end();
   });
 
+  // Another database of the same cluster exists only on a real PostgreSQL.
   it.skipIf(!process.env.DATABASE_URL)('is not held back by a transaction open in another database of the cluster', async () => {
     const [{ n }] = (await server.rows<{ n: number }>(sql`select count(*)::int as n from events`)) as [{ n: number }];
     const start = (await readFeed(null, 1000, (seenIds) => seenIds.length >= n)).last;
